@@ -1,0 +1,20 @@
+// Why: the package entry — open() with every built-in engine registered, the engine classes, the
+// replicas, the typed layer and the error classes.
+
+import { registerEngine } from './engine.js';
+import { memonly } from './memonly/memonly.js';
+
+registerEngine(memonly);
+
+export { open, SnapStore } from './store.js';
+export { registerEngine, engineNames } from './engine.js';
+export type { Engine, EngineContext, EngineDefinition, EngineStats, FileSet } from './engine.js';
+export { MemOnlyEngine } from './memonly/memonly.js';
+export { DirReplica } from './snapshot/dir-replica.js';
+export type { DirReplicaOptions } from './snapshot/dir-replica.js';
+export type { Replica } from './snapshot/replica.js';
+export type { Manifest, ManifestFile } from './snapshot/manifest.js';
+export { TypedState } from './typed.js';
+export type { KeyCodecName } from './typed.js';
+export * from './errors.js';
+export type { OpenOptions, CommonOptions, EngineName, EngineParamsByName, SnapshotInfo, Store, StoreStats } from './types.js';

@@ -1,0 +1,319 @@
+// Why: everything engines have in common lives here once — argument checks, the directory lock,
+// the local CURRENT file, file generations, sweeping unreferenced files, and the snapshot and
+// restore protocols — so each engine folder holds only its data structure.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Engine, EngineContext, EngineDefinition, FileSet } from './engine.js';
+import { engineNames, findEngine } from './engine.js';
+import {
+  BusyError,
+  CorruptionError,
+  InvalidArgumentError,
+  RestoreError,
+  SnapKVError,
+  SnapshotError,
+  StoreClosedError,
+} from './errors.js';
+import { generationOf } from './file-names.js';
+import { isTempName, unlinkIfExists } from './io.js';
+import { type LocalStateData, readLocalState, writeLocalState } from './local-state.js';
+import { type DirLock, lockDir } from './lock.js';
+import { Snapshotter } from './snapshot/snapshotter.js';
+import { type KeyCodecName, TypedState } from './typed.js';
+import type { OpenOptions, SnapshotInfo, Store, StoreStats } from './types.js';
+import { DEFAULT_MAX_VALUE_BYTES, checkKey, checkValue, checkVersionId, positiveInt } from './validate.js';
+
+const COMMON = ['engine', 'dir', 'replica', 'maxValueBytes', 'transferParallelism'] as const;
+const EMPTY = new Uint8Array(0);
+
+/** Opens (creating if needed) a store; see OpenOptions. */
+export async function open(options: OpenOptions): Promise<SnapStore> {
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('open() needs an options object');
+  const raw = options as unknown as Record<string, unknown>;
+  const name = raw.engine;
+  const def = typeof name === 'string' ? findEngine(name) : undefined;
+  if (!def) throw new InvalidArgumentError(`unknown engine ${JSON.stringify(name)}; registered: ${engineNames().join(', ')}`);
+  if (typeof raw.dir !== 'string' || raw.dir.length === 0) throw new InvalidArgumentError('dir must be a non-empty path string');
+  const replica = raw.replica as OpenOptions['replica'];
+  if (replica !== undefined && (typeof replica !== 'object' || replica === null || typeof replica.listManifests !== 'function')) {
+    throw new InvalidArgumentError('replica must be a Replica (e.g. new DirReplica(path))');
+  }
+  const maxValueBytes = positiveInt(raw, 'maxValueBytes', DEFAULT_MAX_VALUE_BYTES, 0);
+  const parallelism = positiveInt(raw, 'transferParallelism', 4);
+  const tuning: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) if (!(COMMON as readonly string[]).includes(k)) tuning[k] = v;
+  const params = def.params(tuning) as Record<string, unknown>;
+
+  const dir = path.resolve(raw.dir);
+  fs.mkdirSync(dir, { recursive: true });
+  const lock = lockDir(dir);
+  try {
+    const store = new SnapStore(def, dir, params, maxValueBytes, replica ? new Snapshotter(replica, dir, parallelism) : undefined, lock);
+    await store.init();
+    return store;
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
+}
+
+/** The store returned by open(): validates calls and runs snapshots and restores around an engine. */
+export class SnapStore implements Store {
+  readonly engine: string;
+  private eng!: Engine;
+  private local!: LocalStateData;
+  private closed = false;
+  private restoring = false;
+  private snapshotting = false;
+  /** Files an in-flight snapshot is still uploading; never swept. */
+  private readonly pinned = new Set<string>();
+  private gen = 0;
+  private counters = { gets: 0, sets: 0, snapshots: 0, bytesPushed: 0, bytesPulled: 0 };
+  private readonly ctx: EngineContext;
+
+  /** @internal use open() */
+  constructor(
+    private readonly def: EngineDefinition<object>,
+    readonly dir: string,
+    private readonly params: Record<string, unknown>,
+    private readonly maxValueBytes: number,
+    private readonly snap: Snapshotter | undefined,
+    private readonly lock: DirLock,
+  ) {
+    this.engine = def.name;
+    this.ctx = {
+      dir,
+      maxValueBytes,
+      nextGeneration: () => this.gen++,
+      commit: (s) => this.commitLocal(s),
+    };
+  }
+
+  /** @internal */
+  async init(): Promise<void> {
+    const existing = readLocalState(this.dir);
+    if (existing && existing.engine !== this.def.name) {
+      throw new InvalidArgumentError(`directory ${this.dir} holds a '${existing.engine}' store, not '${this.def.name}'; open it with engine: '${existing.engine}'`);
+    }
+    this.local = existing ?? {
+      format: 1,
+      engine: this.def.name,
+      params: this.params,
+      files: [],
+      meta: {},
+      nextGeneration: 0,
+      lastSnapshotId: null,
+      digests: {},
+    };
+    this.gen = Math.max(this.local.nextGeneration, this.maxLocalGeneration() + 1);
+    this.sweep(true);
+    const latest = this.snap ? (await this.snap.versions()).at(-1) : undefined;
+    if (latest !== undefined) {
+      // Replica wins over local files: start from its latest version.
+      this.eng = undefined as unknown as Engine;
+      await this.switchTo(latest, null);
+      return;
+    }
+    this.eng = await this.def.open(this.ctx, this.params, existing ? { files: existing.files, meta: existing.meta } : null);
+  }
+
+  get(key: Uint8Array): Uint8Array | undefined {
+    if (this.closed) throw new StoreClosedError();
+    if (this.restoring) throw new BusyError('get() during restore(); await the restore first');
+    checkKey(key);
+    this.counters.gets++;
+    return this.eng.get(key);
+  }
+
+  set(key: Uint8Array, value: Uint8Array): void {
+    if (this.closed) throw new StoreClosedError();
+    if (this.restoring) throw new BusyError('set() during restore(); await the restore first');
+    checkKey(key);
+    checkValue(value, this.maxValueBytes);
+    this.counters.sets++;
+    this.eng.set(key, value);
+  }
+
+  delete(key: Uint8Array): void {
+    this.set(key, EMPTY);
+  }
+
+  /** A typed view for keyed operator state: keys via `keys` codec, values via msgpackr. */
+  typed<K extends string | number | Uint8Array = string, V = unknown>(keys: KeyCodecName = 'utf8'): TypedState<K, V> {
+    return new TypedState<K, V>(this, keys);
+  }
+
+  async snapshot(id: number): Promise<SnapshotInfo> {
+    if (this.closed) throw new StoreClosedError();
+    checkVersionId(id, 'snapshot id');
+    const last = this.local.lastSnapshotId;
+    if (last !== null && id <= last) {
+      throw new InvalidArgumentError(`snapshot id ${id} must be greater than the last snapshot id ${last}`);
+    }
+    if (this.snapshotting || this.restoring) throw new BusyError(`snapshot(${id}) while another snapshot or restore is running; await it first`);
+    this.snapshotting = true;
+    const t0 = performance.now();
+    try {
+      const set = await this.eng.checkpoint();
+      for (const f of set.files) this.pinned.add(f);
+      let filesPushed = 0;
+      let bytesPushed = 0;
+      let totalBytes = 0;
+      if (this.snap) {
+        const r = await this.snap.push(set.files, this.local.digests, {
+          version: id,
+          parent: last,
+          engine: this.def.name,
+          params: this.params,
+          meta: set.meta,
+          maxGeneration: this.gen - 1,
+        });
+        filesPushed = r.filesPushed;
+        bytesPushed = r.bytesPushed;
+        totalBytes = r.manifest.files.reduce((s, f) => s + f.size, 0);
+      } else {
+        for (const f of set.files) totalBytes += fs.statSync(path.join(this.dir, f)).size;
+      }
+      this.local.lastSnapshotId = id;
+      this.writeLocal();
+      this.counters.snapshots++;
+      this.counters.bytesPushed += bytesPushed;
+      return { id, parent: last, files: set.files.length, totalBytes, filesPushed, bytesPushed, seconds: (performance.now() - t0) / 1000 };
+    } catch (e) {
+      if (e instanceof SnapshotError || e instanceof CorruptionError) throw e;
+      throw new SnapshotError(`snapshot ${id} failed: ${(e as Error).message}; earlier snapshots are intact, retry with the same id`, { cause: e });
+    } finally {
+      this.pinned.clear();
+      this.snapshotting = false;
+      if (!this.closed) this.sweep();
+    }
+  }
+
+  async restore(version?: number): Promise<void> {
+    if (this.closed) throw new StoreClosedError();
+    if (version !== undefined) checkVersionId(version, 'version');
+    if (!this.snap) throw new RestoreError('restore() needs a replica; open the store with { replica }');
+    if (this.snapshotting || this.restoring) throw new BusyError('restore() while a snapshot or restore is running; await it first');
+    const v = version ?? (await this.snap.versions()).at(-1);
+    if (v === undefined) throw new RestoreError(`the replica ${this.snap.replica.location} holds no snapshot yet`);
+    await this.switchTo(v, this.eng);
+  }
+
+  async versions(): Promise<number[]> {
+    if (this.closed) throw new StoreClosedError();
+    return this.snap ? this.snap.versions() : [];
+  }
+
+  stats(): StoreStats {
+    if (this.closed) throw new StoreClosedError();
+    let diskBytes = 0;
+    for (const f of this.local.files) {
+      try {
+        diskBytes += fs.statSync(path.join(this.dir, f)).size;
+      } catch { /* being replaced */ }
+    }
+    return {
+      engine: this.def.name,
+      keys: this.eng.keyCount(),
+      memoryBytes: this.eng.memoryBytes(),
+      diskBytes,
+      gets: this.counters.gets,
+      sets: this.counters.sets,
+      snapshots: this.counters.snapshots,
+      lastSnapshotId: this.local.lastSnapshotId,
+      bytesPushed: this.counters.bytesPushed,
+      bytesPulled: this.counters.bytesPulled,
+      engineStats: this.eng.stats(),
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      await this.eng.close();
+    } finally {
+      this.lock.release();
+    }
+  }
+
+  /**
+   * Replaces the engine's state with version `v` from the replica. Files are fetched and verified
+   * before anything local changes; CURRENT is switched in one atomic write; if the engine cannot
+   * open the new state, the old CURRENT is put back and the old state reopened.
+   */
+  private async switchTo(v: number, old: Engine | null): Promise<void> {
+    const snap = this.snap!;
+    this.restoring = old !== null;
+    try {
+      const m = await snap.manifest(v);
+      if (m.engine !== this.def.name) {
+        throw new RestoreError(`version ${v} was written by engine '${m.engine}', but this store is '${this.def.name}'; open with engine: '${m.engine}'`);
+      }
+      const pulled = await snap.pull(m, this.local.digests);
+      this.counters.bytesPulled += pulled.bytesPulled;
+      this.gen = Math.max(this.gen, m.maxGeneration + 1, (await snap.maxGeneration()) + 1);
+      if (old) await old.close();
+      const before = { ...this.local, files: [...this.local.files] };
+      this.local.files = m.files.map((f) => f.name);
+      this.local.meta = m.meta;
+      this.local.lastSnapshotId = v;
+      this.writeLocal();
+      try {
+        this.eng = await this.def.open(this.ctx, this.params, { files: this.local.files, meta: m.meta });
+      } catch (e) {
+        this.local = before;
+        this.writeLocal();
+        if (old) this.eng = await this.def.open(this.ctx, this.params, { files: before.files, meta: before.meta });
+        throw e;
+      }
+      this.sweep();
+    } catch (e) {
+      if (e instanceof SnapKVError && e.code !== 'ERR_INVALID_ARGUMENT') throw e;
+      throw new RestoreError(`restore of version ${v} failed: ${(e as Error).message}; the previous state is unchanged`, { cause: e });
+    } finally {
+      this.restoring = false;
+    }
+  }
+
+  private commitLocal(s: FileSet): void {
+    this.local.files = [...s.files];
+    this.local.meta = s.meta;
+    this.writeLocal();
+    this.sweep();
+  }
+
+  private writeLocal(): void {
+    this.local.nextGeneration = this.gen;
+    const keep: Record<string, [number, string]> = {};
+    for (const f of this.local.files) {
+      const d = this.local.digests[f];
+      if (d) keep[f] = d;
+    }
+    this.local.digests = keep;
+    writeLocalState(this.dir, this.local);
+  }
+
+  /**
+   * Deletes snapkv files that no committed state and no in-flight snapshot references; temp files
+   * only when asked (at open, when no transfer can be running).
+   */
+  private sweep(includeTemp = false): void {
+    const live = new Set(this.local.files);
+    for (const name of fs.readdirSync(this.dir)) {
+      if (live.has(name) || this.pinned.has(name)) continue;
+      if ((includeTemp && isTempName(name)) || (!isTempName(name) && generationOf(name) >= 0)) {
+        try {
+          unlinkIfExists(path.join(this.dir, name));
+        } catch { /* retried on the next sweep */ }
+      }
+    }
+  }
+
+  private maxLocalGeneration(): number {
+    let max = -1;
+    for (const name of fs.readdirSync(this.dir)) max = Math.max(max, generationOf(name));
+    return max;
+  }
+}
