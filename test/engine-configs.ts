@@ -1,0 +1,21 @@
+// Why: the conformance and model-based suites run every engine under the configurations listed
+// here. Small thresholds force seals, flushes and merges within a few hundred operations, so the
+// same behaviour tests cover the file-handling paths too. An engine joins by adding entries.
+
+/** One engine configuration the shared suites run against. */
+export interface EngineConfig {
+  /** Label shown in test names. */
+  label: string;
+  /** Options passed to open() besides dir and replica. */
+  options: Record<string, unknown> & { engine: string };
+  /**
+   * Whether sets made after the last snapshot survive close() + reopen from local files. When
+   * false, a reopen returns the state of the last snapshot (or restore).
+   */
+  keepsUnsnapshottedOnClose: boolean;
+}
+
+/** Every configuration the shared suites cover. */
+export const ENGINE_CONFIGS: EngineConfig[] = [
+  { label: 'memonly', options: { engine: 'memonly' }, keepsUnsnapshottedOnClose: false },
+];
