@@ -8,6 +8,7 @@ import { fileName } from '../file-names.js';
 import { encodeRecord, rec, recordSize } from '../record.js';
 import { scanRecords } from '../record-scan.js';
 import { checkKnownParams } from '../validate.js';
+import { keyBytes, keyString } from '../key-string.js';
 import { writeSealedFileSync } from '../io.js';
 
 /** MemOnly has no tuning parameters. */
@@ -37,11 +38,11 @@ export class MemOnlyEngine implements Engine {
   }
 
   get(key: Uint8Array): Uint8Array | undefined {
-    return this.map.get(Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1'));
+    return this.map.get(keyString(key));
   }
 
   set(key: Uint8Array, value: Uint8Array): void {
-    const k = Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
+    const k = keyString(key);
     this.dirty = true;
     if (value.length === 0) {
       const old = this.map.get(k);
@@ -66,7 +67,7 @@ export class MemOnlyEngine implements Engine {
     for (const [k, v] of this.map) size += recordSize(k.length, v.length);
     const buf = Buffer.allocUnsafe(size);
     let pos = 0;
-    for (const [k, v] of this.map) pos = encodeRecord(buf, pos, Buffer.from(k, 'latin1'), v);
+    for (const [k, v] of this.map) pos = encodeRecord(buf, pos, keyBytes(k), v);
     const name = fileName('memonly', this.ctx.nextGeneration(), 'dump');
     writeSealedFileSync(path.join(this.ctx.dir, name), [buf]);
     this.lastDump = name;
