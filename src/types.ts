@@ -18,7 +18,7 @@ export interface CommonOptions {
 
 /** Tuning parameters of every engine, keyed by engine name. */
 export interface EngineParamsByName {
-  memonly: Record<string, never>;
+  memonly: Record<never, never>;
   appendlog: { maxRunsPerLevel?: number; thresholdBytes?: number; compaction?: boolean };
   hybridlog: { maxRunsPerLevel?: number; memSegmentBytes?: number; roLagBytes?: number; flushIntervalBytes?: number };
   lsm: { maxRunsPerLevel?: number; memtableBytesLimit?: number; densityFactor?: number; bloomFalsePositiveRate?: number; wal?: boolean };

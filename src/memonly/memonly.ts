@@ -12,7 +12,7 @@ import { keyBytes, keyString } from '../key-string.js';
 import { writeSealedFileSync } from '../io.js';
 
 /** MemOnly has no tuning parameters. */
-export type MemOnlyParams = Record<string, never>;
+export type MemOnlyParams = Record<never, never>;
 
 /** The naive in-memory engine: a Map, dumped whole on every snapshot. */
 export class MemOnlyEngine implements Engine {
