@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CorruptionError } from './errors.js';
 import { writeFileAtomicSync } from './io.js';
+import { xxh32 } from './xxh32.js';
 
 /** Contents of CURRENT. */
 export interface LocalStateData {
@@ -34,8 +35,12 @@ export function readLocalState(dir: string): LocalStateData | undefined {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
   }
+  const at = text.lastIndexOf(TRAILER);
+  if (at < 0) throw new CorruptionError(file, -1, 'local state has no checksum trailer (truncated?)');
+  const body = text.slice(0, at);
+  if (text.slice(at + TRAILER.length).trim() !== checksum(body)) throw new CorruptionError(file, -1, 'local state checksum mismatch');
   try {
-    const d = JSON.parse(text) as LocalStateData;
+    const d = JSON.parse(body) as LocalStateData;
     if (d.format !== 1 || !Array.isArray(d.files)) throw new Error('unknown format');
     d.digests ??= {};
     return d;
@@ -44,7 +49,14 @@ export function readLocalState(dir: string): LocalStateData | undefined {
   }
 }
 
-/** Writes CURRENT atomically and durably. */
+const TRAILER = '\n#xxh32:';
+
+function checksum(body: string): string {
+  return xxh32(Buffer.from(body, 'utf8')).toString(16).padStart(8, '0');
+}
+
+/** Writes CURRENT atomically and durably, with a checksum line so a damaged file is detected. */
 export function writeLocalState(dir: string, data: LocalStateData): void {
-  writeFileAtomicSync(path.join(dir, CURRENT), JSON.stringify(data));
+  const body = JSON.stringify(data);
+  writeFileAtomicSync(path.join(dir, CURRENT), `${body}${TRAILER}${checksum(body)}\n`);
 }

@@ -19,6 +19,7 @@ import { generationOf } from './file-names.js';
 import { isTempName, unlinkIfExists } from './io.js';
 import { type LocalStateData, readLocalState, writeLocalState } from './local-state.js';
 import { type DirLock, lockDir } from './lock.js';
+import { hashFile } from './snapshot/file-hash.js';
 import { Snapshotter } from './snapshot/snapshotter.js';
 import { type KeyCodecName, TypedState } from './typed.js';
 import type { OpenOptions, SnapshotInfo, Store, StoreStats } from './types.js';
@@ -107,14 +108,23 @@ export class SnapStore implements Store {
       digests: {},
     };
     this.gen = Math.max(this.local.nextGeneration, this.maxLocalGeneration() + 1);
-    this.sweep(true);
     const latest = this.snap ? (await this.snap.versions()).at(-1) : undefined;
     if (latest !== undefined) {
       // Replica wins over local files: start from its latest version.
+      this.sweep(true);
       this.eng = undefined as unknown as Engine;
       await this.switchTo(latest, null);
       return;
     }
+    if (!existing) {
+      if (this.maxLocalGeneration() >= 0) {
+        throw new CorruptionError(path.join(this.dir, 'CURRENT'), -1, 'missing, but the directory holds data files; restore from a replica or move the files away');
+      }
+      // CURRENT exists from the first moment on, so data files without it always mean damage.
+      this.writeLocal();
+    }
+    this.sweep(true);
+    if (existing) this.checkFilesPresent(existing);
     this.eng = await this.def.open(this.ctx, this.params, existing ? { files: existing.files, meta: existing.meta } : null);
   }
 
@@ -141,6 +151,7 @@ export class SnapStore implements Store {
 
   /** A typed view for keyed operator state: keys via `keys` codec, values via msgpackr. */
   typed<K extends string | number | Uint8Array = string, V = unknown>(keys: KeyCodecName = 'utf8'): TypedState<K, V> {
+    if (this.closed) throw new StoreClosedError();
     return new TypedState<K, V>(this, keys);
   }
 
@@ -173,7 +184,15 @@ export class SnapStore implements Store {
         bytesPushed = r.bytesPushed;
         totalBytes = r.manifest.files.reduce((s, f) => s + f.size, 0);
       } else {
-        for (const f of set.files) totalBytes += fs.statSync(path.join(this.dir, f)).size;
+        // Without a replica the digests are still recorded: open() checks sealed files' sizes.
+        for (const f of set.files) {
+          let d = this.local.digests[f];
+          if (!d) {
+            const h = await hashFile(path.join(this.dir, f));
+            d = this.local.digests[f] = [h.size, h.hash];
+          }
+          totalBytes += d[0];
+        }
       }
       this.local.lastSnapshotId = id;
       this.writeLocal();
@@ -256,16 +275,15 @@ export class SnapStore implements Store {
       this.gen = Math.max(this.gen, m.maxGeneration + 1, (await snap.maxGeneration()) + 1);
       if (old) await old.close();
       const before = { ...this.local, files: [...this.local.files] };
-      this.local.files = m.files.map((f) => f.name);
-      this.local.meta = m.meta;
-      this.local.lastSnapshotId = v;
-      this.writeLocal();
       try {
+        this.local.files = m.files.map((f) => f.name);
+        this.local.meta = m.meta;
+        this.local.lastSnapshotId = v;
+        this.writeLocal();
         this.eng = await this.def.open(this.ctx, this.params, { files: this.local.files, meta: m.meta });
       } catch (e) {
         this.local = before;
-        this.writeLocal();
-        if (old) this.eng = await this.def.open(this.ctx, this.params, { files: before.files, meta: before.meta });
+        if (old) await this.reopenAfterFailedSwitch(before);
         throw e;
       }
       this.sweep();
@@ -274,6 +292,21 @@ export class SnapStore implements Store {
       throw new RestoreError(`restore of version ${v} failed: ${(e as Error).message}; the previous state is unchanged`, { cause: e });
     } finally {
       this.restoring = false;
+    }
+  }
+
+  /**
+   * Puts the pre-restore state back after a failed switch. If even that fails (the disk keeps
+   * failing), the store closes itself: serving from an engine in an unknown state is worse.
+   */
+  private async reopenAfterFailedSwitch(before: LocalStateData): Promise<void> {
+    try {
+      this.writeLocal();
+      this.eng = await this.def.open(this.ctx, this.params, { files: before.files, meta: before.meta });
+    } catch (e) {
+      this.closed = true;
+      this.lock.release();
+      throw new RestoreError(`restore failed and the previous state could not be reopened (${(e as Error).message}); the store is closed — open it again`, { cause: e });
     }
   }
 
@@ -308,6 +341,21 @@ export class SnapStore implements Store {
           unlinkIfExists(path.join(this.dir, name));
         } catch { /* retried on the next sweep */ }
       }
+    }
+  }
+
+  /** Every file CURRENT lists must exist, and sealed files with a recorded digest must have its size. */
+  private checkFilesPresent(state: LocalStateData): void {
+    for (const f of state.files) {
+      const file = path.join(this.dir, f);
+      let size: number;
+      try {
+        size = fs.statSync(file).size;
+      } catch {
+        throw new CorruptionError(file, -1, 'file listed in CURRENT is missing; restore from the replica');
+      }
+      const d = state.digests[f];
+      if (d && d[0] !== size) throw new CorruptionError(file, Math.min(size, d[0]), `size ${size} differs from the recorded ${d[0]} (truncated or overwritten); restore from the replica`);
     }
   }
 

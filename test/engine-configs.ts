@@ -13,9 +13,15 @@ export interface EngineConfig {
    * false, a reopen returns the state of the last snapshot (or restore).
    */
   keepsUnsnapshottedOnClose: boolean;
+  /** Whether every set that returned survives a SIGKILL (reopen from local files shows it). */
+  durableSets?: boolean;
+  /** Run the crash suite with this configuration (pick the small-threshold one per engine). */
+  crash?: boolean;
+  /** Tuning options open() must reject with InvalidArgumentError (for the bad-input table). */
+  invalidParams?: Array<Record<string, unknown>>;
 }
 
 /** Every configuration the shared suites cover. */
 export const ENGINE_CONFIGS: EngineConfig[] = [
-  { label: 'memonly', options: { engine: 'memonly' }, keepsUnsnapshottedOnClose: false },
+  { label: 'memonly', options: { engine: 'memonly' }, keepsUnsnapshottedOnClose: false, crash: true, invalidParams: [{ thresholdBytes: 10 }, { wal: true }] },
 ];
