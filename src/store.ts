@@ -66,6 +66,10 @@ export class SnapStore implements Store {
   private local!: LocalStateData;
   private closed = false;
   private restoring = false;
+  /** The running snapshot or restore, which close() waits for. */
+  private inflight: Promise<unknown> | null = null;
+  /** Set when a failed restore closed the store itself: engine and lock are already gone. */
+  private lockReleased = false;
   private snapshotting = false;
   /** Files an in-flight snapshot is still uploading; never swept. */
   private readonly pinned = new Set<string>();
@@ -163,6 +167,10 @@ export class SnapStore implements Store {
       throw new InvalidArgumentError(`snapshot id ${id} must be greater than the last snapshot id ${last}`);
     }
     if (this.snapshotting || this.restoring) throw new BusyError(`snapshot(${id}) while another snapshot or restore is running; await it first`);
+    return this.track(this.runSnapshot(id, last));
+  }
+
+  private async runSnapshot(id: number, last: number | null): Promise<SnapshotInfo> {
     this.snapshotting = true;
     const t0 = performance.now();
     try {
@@ -216,7 +224,7 @@ export class SnapStore implements Store {
     if (this.snapshotting || this.restoring) throw new BusyError('restore() while a snapshot or restore is running; await it first');
     const v = version ?? (await this.snap.versions()).at(-1);
     if (v === undefined) throw new RestoreError(`the replica ${this.snap.replica.location} holds no snapshot yet`);
-    await this.switchTo(v, this.eng);
+    await this.track(this.switchTo(v, this.eng));
   }
 
   async versions(): Promise<number[]> {
@@ -250,11 +258,24 @@ export class SnapStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // A snapshot or restore in flight finishes (or fails) before the engine and lock go away.
+    if (this.inflight) await this.inflight.catch(() => undefined);
+    if (this.lockReleased) return;
+    this.lockReleased = true;
     try {
       await this.eng.close();
     } finally {
       this.lock.release();
     }
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.inflight = p;
+    const clear = (): void => {
+      if (this.inflight === p) this.inflight = null;
+    };
+    p.then(clear, clear);
+    return p;
   }
 
   /**
@@ -305,6 +326,7 @@ export class SnapStore implements Store {
       this.eng = await this.def.open(this.ctx, this.params, { files: before.files, meta: before.meta });
     } catch (e) {
       this.closed = true;
+      this.lockReleased = true;
       this.lock.release();
       throw new RestoreError(`restore failed and the previous state could not be reopened (${(e as Error).message}); the store is closed — open it again`, { cause: e });
     }

@@ -345,3 +345,19 @@ describe.each(ENGINE_CONFIGS)('conformance: $label', (cfg) => {
     await t.close();
   });
 });
+
+describe.each(ENGINE_CONFIGS)('lifecycle: $label', (cfg) => {
+  it('close() during a snapshot waits for it; the snapshot completes and is restorable', async () => {
+    const o = opener(cfg);
+    const s = await o.open();
+    for (let i = 0; i < 200; i++) s.set(b(`k${i}`), pattern(30, i));
+    const snap = s.snapshot(1);
+    const closing = s.close();
+    expect((await snap).id).toBe(1);
+    await closing;
+    expect(() => s.get(b('k1'))).toThrow(StoreClosedError);
+    const t = await o.open({}, o.freshDir());
+    expect(t.get(b('k199'))).toEqual(pattern(30, 199));
+    await t.close();
+  });
+});
