@@ -3,13 +3,16 @@
 
 import { registerEngine } from './engine.js';
 import { memonly } from './memonly/memonly.js';
+import { lsm } from './lsm/lsm.js';
 
 registerEngine(memonly);
+registerEngine(lsm);
 
 export { open, SnapStore } from './store.js';
 export { registerEngine, engineNames } from './engine.js';
 export type { Engine, EngineContext, EngineDefinition, EngineStats, FileSet } from './engine.js';
 export { MemOnlyEngine } from './memonly/memonly.js';
+export { LsmEngine } from './lsm/lsm.js';
 export { DirReplica } from './snapshot/dir-replica.js';
 export type { DirReplicaOptions } from './snapshot/dir-replica.js';
 export type { Replica } from './snapshot/replica.js';

@@ -24,4 +24,14 @@ export interface EngineConfig {
 /** Every configuration the shared suites cover. */
 export const ENGINE_CONFIGS: EngineConfig[] = [
   { label: 'memonly', options: { engine: 'memonly' }, keepsUnsnapshottedOnClose: false, crash: true, invalidParams: [{ thresholdBytes: 10 }, { wal: true }] },
+  {
+    label: 'lsm',
+    options: { engine: 'lsm' },
+    keepsUnsnapshottedOnClose: false,
+    invalidParams: [{ thresholdBytes: 10 }, { maxRunsPerLevel: 1 }, { densityFactor: 0 }, { bloomFalsePositiveRate: 1 }, { bloomFalsePositiveRate: 0 }, { memtableBytesLimit: -5 }, { memtableBytesLimit: 1.5 }, { wal: 'yes' }],
+  },
+  // Tiny memtable and fan-in: flushes every few sets, cascading merges within a few hundred ops.
+  { label: 'lsm-tiny', options: { engine: 'lsm', memtableBytesLimit: 256, maxRunsPerLevel: 2, densityFactor: 3 }, keepsUnsnapshottedOnClose: false, crash: true },
+  // The WAL makes every acknowledged set survive SIGKILL and close().
+  { label: 'lsm-wal', options: { engine: 'lsm', wal: true, memtableBytesLimit: 1024, maxRunsPerLevel: 3, densityFactor: 4 }, keepsUnsnapshottedOnClose: true, durableSets: true, crash: true },
 ];
