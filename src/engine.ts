@@ -11,6 +11,11 @@ export interface FileSet {
   files: string[];
   /** Engine-specific JSON-serializable metadata needed to open the files. */
   meta: Record<string, unknown>;
+  /**
+   * Local accelerator files (e.g. hint files): kept by the sweep while committed, but never pushed
+   * to a replica nor checked at open — the engine must work (slower) when one is missing or bad.
+   */
+  optional?: string[];
 }
 
 /** What the shell gives an engine to work with. */

@@ -14,6 +14,8 @@ export interface LocalStateData {
   engine: string;
   params: Record<string, unknown>;
   files: string[];
+  /** Local accelerator files (FileSet.optional): kept, not verified, not pushed. */
+  optional?: string[];
   meta: Record<string, unknown>;
   nextGeneration: number;
   /** Id of the last snapshot taken or restored; the next snapshot id must exceed it. */

@@ -129,7 +129,7 @@ export class SnapStore implements Store {
     }
     this.sweep(true);
     if (existing) this.checkFilesPresent(existing);
-    this.eng = await this.def.open(this.ctx, this.params, existing ? { files: existing.files, meta: existing.meta } : null);
+    this.eng = await this.def.open(this.ctx, this.params, existing ? { files: existing.files, meta: existing.meta, optional: existing.optional ?? [] } : null);
   }
 
   get(key: Uint8Array): Uint8Array | undefined {
@@ -301,7 +301,7 @@ export class SnapStore implements Store {
         this.local.meta = m.meta;
         this.local.lastSnapshotId = v;
         this.writeLocal();
-        this.eng = await this.def.open(this.ctx, this.params, { files: this.local.files, meta: m.meta });
+        this.eng = await this.def.open(this.ctx, this.params, { files: this.local.files, meta: m.meta, optional: this.local.optional ?? [] });
       } catch (e) {
         this.local = before;
         if (old) await this.reopenAfterFailedSwitch(before);
@@ -323,7 +323,7 @@ export class SnapStore implements Store {
   private async reopenAfterFailedSwitch(before: LocalStateData): Promise<void> {
     try {
       this.writeLocal();
-      this.eng = await this.def.open(this.ctx, this.params, { files: before.files, meta: before.meta });
+      this.eng = await this.def.open(this.ctx, this.params, { files: before.files, meta: before.meta, optional: before.optional ?? [] });
     } catch (e) {
       this.closed = true;
       this.lockReleased = true;
@@ -334,6 +334,7 @@ export class SnapStore implements Store {
 
   private commitLocal(s: FileSet): void {
     this.local.files = [...s.files];
+    this.local.optional = s.optional?.length ? [...s.optional] : undefined;
     this.local.meta = s.meta;
     this.writeLocal();
     this.sweep();
@@ -356,6 +357,7 @@ export class SnapStore implements Store {
    */
   private sweep(includeTemp = false): void {
     const live = new Set(this.local.files);
+    for (const f of this.local.optional ?? []) live.add(f);
     for (const name of fs.readdirSync(this.dir)) {
       if (live.has(name) || this.pinned.has(name)) continue;
       if ((includeTemp && isTempName(name)) || (!isTempName(name) && generationOf(name) >= 0)) {
