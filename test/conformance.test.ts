@@ -79,6 +79,21 @@ describe.each(ENGINE_CONFIGS)('conformance: $label', (cfg) => {
     await s.close();
   });
 
+  it('returns a copy: a value read earlier does not change when the key, or others, are set again', async () => {
+    const o = opener(cfg);
+    const s = await o.open();
+    const firsts: Array<[number, Uint8Array]> = [];
+    for (let i = 0; i < 40; i++) {
+      s.set(b(`k${i}`), pattern(16, i));
+      firsts.push([i, s.get(b(`k${i}`))!]);
+    }
+    // Same-length values (the in-place update path of engines that have one), then many more
+    // writes, so buffers an engine might reuse for reads are overwritten.
+    for (let round = 0; round < 5; round++) for (let i = 0; i < 40; i++) s.set(b(`k${i}`), pattern(16, 1000 * (round + 1) + i));
+    for (const [i, v] of firsts) expect(hex(v), `k${i}`).toBe(hex(pattern(16, i)));
+    await s.close();
+  });
+
   it('binary keys with every byte value, and keys that share prefixes', async () => {
     const o = opener(cfg);
     const s = await o.open();
