@@ -3,7 +3,7 @@
 // killed midway (SIGKILL, no close), restarts, restores the latest snapshot, replays the event log
 // from the saved offset, and checks that its final state equals a crash-free run.
 //
-//   npm run example -- [--engine memonly|appendlog|hybridlog|lsm] [--events 200000] [--every 10000]
+//   npm run example -- [--engine lsm|hybridlog|appendlog|memonly (default lsm)] [--events 200000] [--every 10000]
 
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -20,7 +20,7 @@ function arg(name: string, dflt: string): string {
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : dflt;
 }
 
-const engine = arg('engine', 'memonly');
+const engine = arg('engine', 'lsm');
 const events = Number(arg('events', '200000'));
 const every = Number(arg('every', '10000'));
 const SENSORS = 5_000;
