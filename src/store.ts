@@ -19,14 +19,19 @@ import { generationOf } from './file-names.js';
 import { isTempName, unlinkIfExists } from './io.js';
 import { type LocalStateData, readLocalState, writeLocalState } from './local-state.js';
 import { type DirLock, lockDir } from './lock.js';
+import { EncryptedReplica } from './snapshot/encryption.js';
 import { hashFile } from './snapshot/file-hash.js';
+import { type RetentionPolicy, type RetentionResult, checkRetentionPolicy } from './snapshot/retention.js';
 import { Snapshotter } from './snapshot/snapshotter.js';
 import { type KeyCodecName, TypedState } from './typed.js';
 import type { OpenOptions, SnapshotInfo, Store, StoreStats } from './types.js';
 import { DEFAULT_MAX_VALUE_BYTES, checkKey, checkValue, checkVersionId, positiveInt } from './validate.js';
 
-const COMMON = ['engine', 'dir', 'replica', 'maxValueBytes', 'transferParallelism'] as const;
+const COMMON = ['engine', 'dir', 'replica', 'maxValueBytes', 'transferParallelism', 'encryption', 'retain', 'rollbackCacheVersions'] as const;
 const EMPTY = new Uint8Array(0);
+
+/** CURRENT as the shell writes it: plus the file lists kept for cheap rollbacks (rollbackCacheVersions). */
+type CachedState = LocalStateData & { recent?: Array<{ v: number; files: string[] }> };
 
 /** Opens (creating if needed) a store; see OpenOptions. */
 export async function open(options: OpenOptions): Promise<SnapStore> {
@@ -42,6 +47,12 @@ export async function open(options: OpenOptions): Promise<SnapStore> {
   }
   const maxValueBytes = positiveInt(raw, 'maxValueBytes', DEFAULT_MAX_VALUE_BYTES, 0);
   const parallelism = positiveInt(raw, 'transferParallelism', 4);
+  const rollbackCache = positiveInt(raw, 'rollbackCacheVersions', 0, 0);
+  if (raw.encryption !== undefined && !replica) throw new InvalidArgumentError('encryption applies to what is sent to a replica; open with { replica } too');
+  if (raw.retain !== undefined && !replica) throw new InvalidArgumentError('retain applies to a replica; open with { replica } too');
+  // The wrapper checks the key; encryption sits under the snapshotter, so manifests keep plaintext hashes.
+  const target = replica && raw.encryption !== undefined ? new EncryptedReplica(replica, raw.encryption as { key: Uint8Array }) : replica;
+  const retention = raw.retain === undefined ? undefined : checkRetentionPolicy(raw.retain, 'retain option');
   const tuning: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(raw)) if (!(COMMON as readonly string[]).includes(k)) tuning[k] = v;
   const params = def.params(tuning) as Record<string, unknown>;
@@ -50,7 +61,7 @@ export async function open(options: OpenOptions): Promise<SnapStore> {
   fs.mkdirSync(dir, { recursive: true });
   const lock = lockDir(dir);
   try {
-    const store = new SnapStore(def, dir, params, maxValueBytes, replica ? new Snapshotter(replica, dir, parallelism) : undefined, lock);
+    const store = new SnapStore(def, dir, params, maxValueBytes, target ? new Snapshotter(target, dir, parallelism) : undefined, lock, retention, rollbackCache);
     await store.init();
     return store;
   } catch (e) {
@@ -71,6 +82,7 @@ export class SnapStore implements Store {
   /** Set when a failed restore closed the store itself: engine and lock are already gone. */
   private lockReleased = false;
   private snapshotting = false;
+  private retaining = false;
   /** Files an in-flight snapshot is still uploading; never swept. */
   private readonly pinned = new Set<string>();
   private gen = 0;
@@ -85,6 +97,8 @@ export class SnapStore implements Store {
     private readonly maxValueBytes: number,
     private readonly snap: Snapshotter | undefined,
     private readonly lock: DirLock,
+    private readonly retention?: RetentionPolicy,
+    private readonly rollbackCache = 0,
   ) {
     this.engine = def.name;
     this.ctx = {
@@ -166,7 +180,7 @@ export class SnapStore implements Store {
     if (last !== null && id <= last) {
       throw new InvalidArgumentError(`snapshot id ${id} must be greater than the last snapshot id ${last}`);
     }
-    if (this.snapshotting || this.restoring) throw new BusyError(`snapshot(${id}) while another snapshot or restore is running; await it first`);
+    if (this.snapshotting || this.restoring || this.retaining) throw new BusyError(`snapshot(${id}) while another snapshot, restore or retain is running; await it first`);
     return this.track(this.runSnapshot(id, last));
   }
 
@@ -203,10 +217,21 @@ export class SnapStore implements Store {
         }
       }
       this.local.lastSnapshotId = id;
+      this.remember(id, set.files);
       this.writeLocal();
       this.counters.snapshots++;
       this.counters.bytesPushed += bytesPushed;
-      return { id, parent: last, files: set.files.length, totalBytes, filesPushed, bytesPushed, seconds: (performance.now() - t0) / 1000 };
+      const info: SnapshotInfo = { id, parent: last, files: set.files.length, totalBytes, filesPushed, bytesPushed, seconds: 0 };
+      if (this.snap && this.retention) {
+        // The snapshot is complete: a retention failure must not turn it into a SnapshotError.
+        try {
+          info.retention = await this.snap.retain(this.retention, [id]);
+        } catch (e) {
+          info.retentionError = (e as Error).message;
+        }
+      }
+      info.seconds = (performance.now() - t0) / 1000;
+      return info;
     } catch (e) {
       if (e instanceof SnapshotError || e instanceof CorruptionError) throw e;
       throw new SnapshotError(`snapshot ${id} failed: ${(e as Error).message}; earlier snapshots are intact, retry with the same id`, { cause: e });
@@ -221,10 +246,29 @@ export class SnapStore implements Store {
     if (this.closed) throw new StoreClosedError();
     if (version !== undefined) checkVersionId(version, 'version');
     if (!this.snap) throw new RestoreError('restore() needs a replica; open the store with { replica }');
-    if (this.snapshotting || this.restoring) throw new BusyError('restore() while a snapshot or restore is running; await it first');
+    if (this.snapshotting || this.restoring || this.retaining) throw new BusyError('restore() while a snapshot, restore or retain is running; await it first');
     const v = version ?? (await this.snap.versions()).at(-1);
     if (v === undefined) throw new RestoreError(`the replica ${this.snap.replica.location} holds no snapshot yet`);
     await this.track(this.switchTo(v, this.eng));
+  }
+
+  /**
+   * Deletes the replica's versions outside `policy` (the version this store last snapshotted or
+   * restored is always kept), then every data file no kept version references. Manifests go
+   * first, so a crash never leaves a version whose files are gone. Refused while a snapshot or
+   * restore of this store runs; the replica must not be written by another store meanwhile.
+   */
+  async retain(policy: RetentionPolicy): Promise<RetentionResult> {
+    if (this.closed) throw new StoreClosedError();
+    const p = checkRetentionPolicy(policy);
+    if (!this.snap) throw new InvalidArgumentError('retain() needs a replica; open the store with { replica }');
+    if (this.snapshotting || this.restoring || this.retaining) throw new BusyError('retain() while a snapshot, restore or retain is running; await it first');
+    this.retaining = true;
+    const current = this.local.lastSnapshotId;
+    const run = this.snap.retain(p, current === null ? [] : [current]).finally(() => {
+      this.retaining = false;
+    });
+    return this.track(run);
   }
 
   async versions(): Promise<number[]> {
@@ -291,15 +335,28 @@ export class SnapStore implements Store {
       if (m.engine !== this.def.name) {
         throw new RestoreError(`version ${v} was written by engine '${m.engine}', but this store is '${this.def.name}'; open with engine: '${m.engine}'`);
       }
+      // Pulled files belong to no committed set until CURRENT switches: keep the sweep (which an
+      // engine's commit during old.close() may run) away from them.
+      for (const f of m.files) this.pinned.add(f.name);
       const pulled = await snap.pull(m, this.local.digests);
       this.counters.bytesPulled += pulled.bytesPulled;
       this.gen = Math.max(this.gen, m.maxGeneration + 1, (await snap.maxGeneration()) + 1);
-      if (old) await old.close();
+      if (old) {
+        try {
+          await old.close();
+        } catch (e) {
+          // The old engine may have persisted part of its state before failing: reopen what is
+          // committed now, so the store keeps serving the pre-restore state.
+          await this.reopenAfterFailedSwitch({ ...this.local, files: [...this.local.files] });
+          throw e;
+        }
+      }
       const before = { ...this.local, files: [...this.local.files] };
       try {
         this.local.files = m.files.map((f) => f.name);
         this.local.meta = m.meta;
         this.local.lastSnapshotId = v;
+        this.remember(v, this.local.files);
         this.writeLocal();
         this.eng = await this.def.open(this.ctx, this.params, { files: this.local.files, meta: m.meta, optional: this.local.optional ?? [] });
       } catch (e) {
@@ -312,6 +369,7 @@ export class SnapStore implements Store {
       if (e instanceof SnapKVError && e.code !== 'ERR_INVALID_ARGUMENT') throw e;
       throw new RestoreError(`restore of version ${v} failed: ${(e as Error).message}; the previous state is unchanged`, { cause: e });
     } finally {
+      this.pinned.clear();
       this.restoring = false;
     }
   }
@@ -330,6 +388,20 @@ export class SnapStore implements Store {
       this.lock.release();
       throw new RestoreError(`restore failed and the previous state could not be reopened (${(e as Error).message}); the store is closed — open it again`, { cause: e });
     }
+  }
+
+  /**
+   * With `rollbackCacheVersions: n`, the files of the last n versions snapshotted or restored stay
+   * in the directory (recorded in CURRENT), so rolling back to one of them downloads only files
+   * merged away since — at the price of keeping those files on disk.
+   */
+  private remember(v: number, files: readonly string[]): void {
+    const st = this.local as CachedState;
+    if (this.rollbackCache === 0) {
+      delete st.recent;
+      return;
+    }
+    st.recent = [...(st.recent ?? []).filter((r) => r.v !== v), { v, files: [...files] }].slice(-this.rollbackCache);
   }
 
   private commitLocal(s: FileSet): void {
@@ -356,7 +428,12 @@ export class SnapStore implements Store {
    * only when asked (at open, when no transfer can be running).
    */
   private sweep(includeTemp = false): void {
+    // While a snapshot runs, an engine may commit (a set that flushes or installs a merge) between
+    // checkpoint() and the pinning of its files: sweeping then could delete files the snapshot
+    // lists. The snapshot sweeps when it ends.
+    if (this.snapshotting) return;
     const live = new Set(this.local.files);
+    for (const r of (this.local as CachedState).recent ?? []) for (const f of r.files) live.add(f);
     for (const f of this.local.optional ?? []) live.add(f);
     for (const name of fs.readdirSync(this.dir)) {
       if (live.has(name) || this.pinned.has(name)) continue;

@@ -2,7 +2,9 @@
 // README, the engines and the tests agree on one contract (../shared/DESIGN.md, "The interface").
 
 import type { EngineStats } from './engine.js';
+import type { EncryptionOptions } from './snapshot/encryption.js';
 import type { Replica } from './snapshot/replica.js';
+import type { RetentionPolicy, RetentionResult } from './snapshot/retention.js';
 
 /** Options every engine accepts. */
 export interface CommonOptions {
@@ -14,6 +16,15 @@ export interface CommonOptions {
   maxValueBytes?: number;
   /** Uploads/downloads in flight at once during snapshot and restore (default 4). */
   transferParallelism?: number;
+  /** Encrypt every data file and manifest sent to the replica with AES-256-GCM under `key`. */
+  encryption?: EncryptionOptions;
+  /** Apply this retention policy after every successful snapshot (see Store.retain). */
+  retain?: RetentionPolicy;
+  /**
+   * Keep the local files of the last N versions snapshotted or restored (default 0), so a rollback
+   * to one of them downloads only what changed; costs the disk space of files merged away since.
+   */
+  rollbackCacheVersions?: number;
 }
 
 /** Tuning parameters of every engine, keyed by engine name. */
@@ -21,7 +32,17 @@ export interface EngineParamsByName {
   memonly: Record<never, never>;
   appendlog: { maxRunsPerLevel?: number; thresholdBytes?: number; compaction?: boolean };
   hybridlog: { maxRunsPerLevel?: number; memSegmentBytes?: number; roLagBytes?: number; flushIntervalBytes?: number };
-  lsm: { maxRunsPerLevel?: number; memtableBytesLimit?: number; densityFactor?: number; bloomFalsePositiveRate?: number; wal?: boolean };
+  lsm: {
+    maxRunsPerLevel?: number;
+    memtableBytesLimit?: number;
+    densityFactor?: number;
+    bloomFalsePositiveRate?: number;
+    wal?: boolean;
+    /** 'background' (default): merges run in a worker thread; 'foreground': inside the set that fills a level. */
+    merges?: 'background' | 'foreground';
+    /** Runs a level may reach while merges catch up before a set waits for them (default 4 × maxRunsPerLevel). */
+    maxRunsBeforeStall?: number;
+  };
 }
 
 /** Name of a built-in engine. */
@@ -46,6 +67,10 @@ export interface SnapshotInfo {
   bytesPushed: number;
   /** Wall-clock seconds the snapshot took. */
   seconds: number;
+  /** What the `retain` open option deleted after this snapshot, if set. */
+  retention?: RetentionResult;
+  /** Why that retention failed (the snapshot itself succeeded; retention runs again next time). */
+  retentionError?: string;
 }
 
 /** Memory, disk and counters of a store. */
@@ -92,10 +117,12 @@ export interface Store {
   restore(version?: number): Promise<void>;
   /** Versions the replica can restore, ascending. */
   versions(): Promise<number[]>;
+  /** Deletes replica versions outside `policy` and the data files only they used. */
+  retain(policy: RetentionPolicy): Promise<RetentionResult>;
   /** Memory, disk and counters. */
   stats(): StoreStats;
   /** Closes the store; further calls throw StoreClosedError. */
   close(): Promise<void>;
 }
 
-export type { Replica };
+export type { Replica, EncryptionOptions, RetentionPolicy, RetentionResult };

@@ -32,6 +32,31 @@ export const ENGINE_CONFIGS: EngineConfig[] = [
   },
   // Tiny memtable and fan-in: flushes every few sets, cascading merges within a few hundred ops.
   { label: 'lsm-tiny', options: { engine: 'lsm', memtableBytesLimit: 256, maxRunsPerLevel: 2, densityFactor: 3 }, keepsUnsnapshottedOnClose: false, crash: true },
+  // Background merges (the default) with tiny thresholds and a stall limit right at the fan-in:
+  // merges are in flight across sets, gets, snapshots, restores and reopens, and sets stall often.
+  { label: 'lsm-bg-stall', options: { engine: 'lsm', merges: 'background', memtableBytesLimit: 200, maxRunsPerLevel: 2, maxRunsBeforeStall: 2, densityFactor: 2 }, keepsUnsnapshottedOnClose: false, crash: true, invalidParams: [{ merges: 'sometimes' }, { maxRunsBeforeStall: 1 }, { maxRunsPerLevel: 4, maxRunsBeforeStall: 3 }] },
+  // The thesis' behaviour, kept as an option: the set that fills a level merges it.
+  { label: 'lsm-fg', options: { engine: 'lsm', merges: 'foreground', memtableBytesLimit: 256, maxRunsPerLevel: 2, densityFactor: 3 }, keepsUnsnapshottedOnClose: false, crash: true },
   // The WAL makes every acknowledged set survive SIGKILL and close().
   { label: 'lsm-wal', options: { engine: 'lsm', wal: true, memtableBytesLimit: 1024, maxRunsPerLevel: 3, densityFactor: 4 }, keepsUnsnapshottedOnClose: true, durableSets: true, crash: true },
+  {
+    label: 'appendlog',
+    options: { engine: 'appendlog' },
+    keepsUnsnapshottedOnClose: true,
+    durableSets: true,
+    invalidParams: [{ memtableBytesLimit: 10 }, { maxRunsPerLevel: 1 }, { thresholdBytes: 63 }, { thresholdBytes: 1.5 }, { thresholdBytes: -1 }, { compaction: 'yes' }],
+  },
+  // Tiny segments and fan-in: a seal every few sets, cascading merges within a few hundred ops.
+  { label: 'appendlog-tiny', options: { engine: 'appendlog', thresholdBytes: 256, maxRunsPerLevel: 2 }, keepsUnsnapshottedOnClose: true, durableSets: true, crash: true },
+  // Thesis §3.3: each sealed segment is garbage-collected right away.
+  { label: 'appendlog-compaction', options: { engine: 'appendlog', thresholdBytes: 512, maxRunsPerLevel: 3, compaction: true }, keepsUnsnapshottedOnClose: true, durableSets: true },
+  {
+    label: 'hybridlog',
+    options: { engine: 'hybridlog', memSegmentBytes: 4 * 1024 * 1024 },
+    keepsUnsnapshottedOnClose: true,
+    invalidParams: [{ thresholdBytes: 10 }, { maxRunsPerLevel: 1 }, { memSegmentBytes: 100, roLagBytes: 60, flushIntervalBytes: 40 }, { roLagBytes: 0 }, { memSegmentBytes: -1 }, { memSegmentBytes: 2 ** 40 }, { flushIntervalBytes: 'big' }],
+  },
+  // A ring of a few records: in-place updates, read-copy-update appends, flushes every few sets,
+  // values larger than the ring (written straight to a file) and cascading merges.
+  { label: 'hybridlog-tiny', options: { engine: 'hybridlog', memSegmentBytes: 600, roLagBytes: 200, flushIntervalBytes: 150, maxRunsPerLevel: 2 }, keepsUnsnapshottedOnClose: true, crash: true },
 ];

@@ -129,7 +129,7 @@ export class HybridLogEngine implements Engine, KeyMatcher {
     if (l >= SLOT_SPAN) return this.files.valueAt(l);
     // keyEquals (inside index.get) left the header of the record at `l` in hValStart/hValLen.
     // A copy: the bytes in the ring may be overwritten in place by the next set.
-    return this.ring.buf.subarray(hValStart, hValStart + hValLen).slice();
+    return copyOf(this.ring.buf, hValStart, hValStart + hValLen);
   }
 
   set(key: Uint8Array, value: Uint8Array): void {
@@ -371,6 +371,13 @@ export class HybridLogEngine implements Engine, KeyMatcher {
     // The newer files (since the base) leave the committed set; the shell sweeps them.
     if (meta.base !== undefined || list.length !== state.files.length) this.commit();
   }
+}
+
+/** A fresh Uint8Array copy of `b[start, end)` (Buffer#slice would return a view). */
+function copyOf(b: Uint8Array, start: number, end: number): Uint8Array {
+  const out = new Uint8Array(end - start);
+  out.set(b.subarray(start, end));
+  return out;
 }
 
 function growBuffer(b: Buffer, need: number): Buffer {

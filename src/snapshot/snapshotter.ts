@@ -12,6 +12,7 @@ import { type FileDigest, hashFile } from './file-hash.js';
 import { type Manifest, type ManifestFile, decodeManifest, encodeManifest } from './manifest.js';
 import { mapLimit } from './parallel.js';
 import type { Replica } from './replica.js';
+import { type RetentionPolicy, type RetentionResult, applyRetention } from './retention.js';
 
 /** Cache of immutable files' digests, by name. */
 export type DigestCache = Record<string, [number, string]>;
@@ -138,6 +139,21 @@ export class Snapshotter {
     }
     for (const f of m.files) cache[f.name] = [f.size, f.hash];
     return { filesPulled: need.length, bytesPulled };
+  }
+
+  /**
+   * Deletes versions outside `policy` (never those in `alsoKeep`), then every data file no kept
+   * manifest references. The caller guarantees no push of this store runs meanwhile.
+   */
+  async retain(policy: RetentionPolicy, alsoKeep: readonly number[]): Promise<RetentionResult> {
+    try {
+      const r = await applyRetention(this.replica, policy, (v) => this.manifest(v), alsoKeep, this.parallelism);
+      for (const n of r.deletedFiles) this.known?.delete(n);
+      return r;
+    } catch (e) {
+      this.known = undefined; // some deletions may have happened: list again before the next push
+      throw e;
+    }
   }
 
   private async knownNames(refresh = false): Promise<Set<string>> {
