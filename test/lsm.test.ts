@@ -186,7 +186,8 @@ describe('merges', () => {
 
   it('cascading tiered merges keep every key readable and deletions vanish at the last level', async () => {
     const dir = tmpDir('lsm-cascade');
-    const s = await openLsm(dir, { memtableBytesLimit: 512, maxRunsPerLevel: 2, densityFactor: 3 });
+    // Foreground: the set that fills a level merges it at once (background: lsm-background.test.ts).
+    const s = await openLsm(dir, { memtableBytesLimit: 512, maxRunsPerLevel: 2, densityFactor: 3, merges: 'foreground' });
     const model = new Map<string, Uint8Array>();
     for (let i = 0; i < 3000; i++) {
       const k = b(`k${(i * 7919) % 700}`);

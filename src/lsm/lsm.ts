@@ -15,8 +15,21 @@
 // `wal: true` every set is in the log before it returns, and a reopen replays the log on top of
 // the current runs: nothing acknowledged is lost.
 //
-// Merges run inside the set() that fills the memtable (and inside snapshot()); they are not
-// (yet) incremental, so a set that triggers a cascade pays for it.
+// Merges (`merges: 'background'`, the default) run in a worker thread (merge-pool.ts): the main
+// thread hands over the names of a full level's runs and goes on serving sets and gets from them;
+// the worker writes the merged run under a temp name, seals and checks it. The next set that
+// finds the job done installs it: renames the output into place, swaps the run
+// list and commits — so installing, like flushing, happens only inside an engine call and never
+// during a restore (the shell blocks calls then, and close() cancels the job). A snapshot taken
+// meanwhile lists the inputs; the inputs' files stay committed until the output replaces them.
+// One merge runs at a time, lowest full level first. If writes outrun merging, levels grow past
+// maxRunsPerLevel up to maxRunsBeforeStall; then the set that flushed waits (stats: mergeStalls,
+// mergeStallMs). Without a WAL, a full memtable is flushed the same way: it becomes read-only
+// (gets still read it), a second worker writes it as a level-0 run, and a fresh memtable takes the
+// sets; the set that fills the next one while the first is still being written waits for it
+// (flushStalls). With a WAL the flush stays inline (it also switches logs; see freeze()).
+// `merges: 'foreground'` keeps the thesis' behaviour — the set that fills a level
+// merges it, cascading — so the two can be measured side by side (bench/merge-latency.ts).
 
 import path from 'node:path';
 import type { Engine, EngineContext, EngineDefinition, EngineStats, FileSet } from '../engine.js';
@@ -25,10 +38,14 @@ import { fileName } from '../file-names.js';
 import { rec } from '../record.js';
 import { DEFAULT_MAX_VALUE_BYTES } from '../validate.js';
 import { bloomHash } from './bloom-filter.js';
+import { renameSync } from '../io.js';
 import { mergeRuns } from './merge.js';
-import { Memtable } from './memtable.js';
+import { type MergeTicket, startJob } from './merge-pool.js';
+import type { MergedRunParts } from './merge-protocol.js';
+import { Memtable, writeMemtable } from './memtable.js';
 import { type LsmParams, lsmParams } from './params.js';
 import { type ProbeCounters, RunReader } from './run-reader.js';
+import fs from 'node:fs';
 import { RunWriter } from './run-writer.js';
 import { Wal } from './wal.js';
 
@@ -55,6 +72,14 @@ export interface LsmMeta {
   base?: LsmRunMeta[] | null;
 }
 
+/** A background merge in flight: its worker ticket and the runs it replaces. */
+interface MergeJob {
+  ticket: MergeTicket;
+  /** Level of the inputs (the output goes one level down). */
+  level: number;
+  inputs: RunReader[];
+}
+
 /** Orders runs for search: level ascending, then generation descending (newest first). */
 function searchOrder(a: RunReader, b: RunReader): number {
   return a.level - b.level || b.gen - a.gen;
@@ -62,7 +87,19 @@ function searchOrder(a: RunReader, b: RunReader): number {
 
 /** The LSM-tree engine. */
 export class LsmEngine implements Engine {
-  private readonly mem: Memtable;
+  private mem: Memtable;
+  /**
+   * Background flushes (background merges without a WAL): the full memtable a worker is writing
+   * as a level-0 run — gets read it until the run is installed — and the job doing it.
+   */
+  private imm: Memtable | null = null;
+  private immJob: MergeTicket | null = null;
+  /** A cleared memtable kept for the next swap (its arena is reused). */
+  private spare: Memtable | null = null;
+  private readonly asyncFlush: boolean;
+  private flushStalls = 0;
+  private flushStallMs = 0;
+  private flushFallbacks = 0;
   private runs: RunReader[] = [];
   private wal: Wal | null = null;
   /** Without WAL: the runs a reopen must load (see LsmMeta.base); null with a WAL. */
@@ -75,10 +112,25 @@ export class LsmEngine implements Engine {
   private mergeFailures = 0;
   private walReplayed = 0;
   private readonly maxLen: number;
+  /** The background merge in flight, or null (always null in foreground mode). */
+  private job: MergeJob | null = null;
+  /** Set at open: levels may be due for a merge (one cancelled by a close, or a crash). */
+  private recheckMerges = false;
+  private mergesCancelled = 0;
+  private mergeMsTotal = 0;
+  private mergeMsMax = 0;
+  private stalls = 0;
+  private stallMs = 0;
+  private stallMsMax = 0;
+  private flushMsTotal = 0;
+  private flushMsMax = 0;
 
   constructor(private readonly ctx: EngineContext, private readonly p: LsmParams) {
     this.maxLen = Math.max(65_535, ctx.maxValueBytes, DEFAULT_MAX_VALUE_BYTES);
     this.mem = new Memtable(p.memtableBytesLimit);
+    // With a WAL, a flush also starts the next log, and the log being replaced must stay until
+    // the run is installed: that needs two logs in the committed metadata, so it stays inline.
+    this.asyncFlush = p.merges === 'background' && !p.wal;
   }
 
   /** Loads `state` (footers, fences and filters of its runs; replays its WAL) and prepares the log. */
@@ -101,7 +153,7 @@ export class LsmEngine implements Engine {
       // tail, or to a file we did not create in this process, is never needed.
       if (this.mem.size > 0) {
         this.flush();
-        this.safeMerge();
+        if (this.p.merges === 'foreground') this.safeMerge();
       } else if (this.p.wal) {
         this.rotateWal();
       }
@@ -111,6 +163,9 @@ export class LsmEngine implements Engine {
         this.base = this.runMeta(this.runs);
         if (meta) this.commit(this.runs, null);
       }
+      // A close may have cancelled merges that were due: the first set or snapshot starts them
+      // (not open itself: a store opened only to be read, or to be checked, starts no work).
+      this.recheckMerges = true;
     } catch (e) {
       this.closeFiles();
       throw e;
@@ -120,6 +175,10 @@ export class LsmEngine implements Engine {
   get(key: Uint8Array): Uint8Array | undefined {
     const m = this.mem.get(key);
     if (m !== undefined) return m.length === 0 ? undefined : m;
+    if (this.imm !== null) {
+      const f = this.imm.get(key);
+      if (f !== undefined) return f.length === 0 ? undefined : f;
+    }
     const runs = this.runs;
     if (runs.length === 0) return undefined;
     const h = bloomHash(key);
@@ -131,10 +190,24 @@ export class LsmEngine implements Engine {
   }
 
   set(key: Uint8Array, value: Uint8Array): void {
+    // A finished background merge is installed by the first set that sees it (one atomic load).
+    if (this.job !== null && this.job.ticket.done) this.finishJob();
+    if (this.imm !== null && (this.immJob === null || this.immJob.done)) this.finishFlush();
+    if (this.recheckMerges) {
+      this.recheckMerges = false;
+      this.afterFlush();
+    }
     // Flush before inserting, so a failed flush throws with nothing changed.
     if (this.walBroken || this.mem.full) {
-      this.flush();
-      this.safeMerge();
+      if (this.asyncFlush) {
+        // While the previous memtable is still being written, this one may grow to twice its
+        // limit before a set waits for that flush: a flush slowed down by a busy machine then
+        // costs memory, not latency.
+        if (this.imm === null || this.walBroken || this.mem.fullBy(2)) this.freeze();
+      } else {
+        this.flush();
+        this.afterFlush();
+      }
     }
     if (this.wal !== null) {
       try {
@@ -148,9 +221,22 @@ export class LsmEngine implements Engine {
   }
 
   async checkpoint(): Promise<FileSet> {
+    // A running merge is neither waited for nor installed here: the snapshot lists its inputs,
+    // which is as consistent, and a snapshot with no sets since the last one stays the same file
+    // set (nothing to push). Sets install merges.
+    if (this.recheckMerges && this.p.merges === 'background') {
+      this.recheckMerges = false;
+      this.startDueMerge();
+    }
+    // A frozen memtable's run must be in the snapshot: wait for its flush (sets may go on meanwhile
+    // and freeze the next one, hence the loop).
+    while (this.imm !== null) {
+      if (this.immJob !== null && !this.immJob.done) await new Promise((r) => setTimeout(r, 1));
+      else this.finishFlush();
+    }
     if (this.mem.size > 0 || this.walBroken) {
       this.flush();
-      this.safeMerge();
+      this.afterFlush();
     }
     if (!this.p.wal) {
       const base = this.runMeta(this.runs);
@@ -174,7 +260,7 @@ export class LsmEngine implements Engine {
   }
 
   memoryBytes(): number {
-    let n = this.mem.memoryBytes;
+    let n = this.mem.memoryBytes + (this.imm?.memoryBytes ?? 0) + (this.spare?.memoryBytes ?? 0);
     for (const r of this.runs) n += r.memoryBytes;
     return n;
   }
@@ -194,6 +280,7 @@ export class LsmEngine implements Engine {
     return {
       memtableBytes: this.mem.bytes,
       memtableEntries: this.mem.size,
+      frozenMemtableBytes: this.imm?.bytes ?? 0,
       fenceBytes,
       filterBytes,
       runsPerLevel,
@@ -203,25 +290,64 @@ export class LsmEngine implements Engine {
       bloomFalsePositives: this.probes.falsePositives,
       bloomHits: this.probes.hits,
       flushes: this.flushes,
+      flushMsTotal: this.flushMsTotal,
+      flushMsMax: this.flushMsMax,
+      flushStalls: this.flushStalls,
+      flushStallMs: this.flushStallMs,
+      flushFallbacks: this.flushFallbacks,
       merges: this.merges,
       mergeFailures: this.mergeFailures,
+      mergeMode: this.p.merges,
+      mergeInFlight: this.job === null ? -1 : this.job.level,
+      mergesCancelled: this.mergesCancelled,
+      mergeMsTotal: this.mergeMsTotal,
+      mergeMsMax: this.mergeMsMax,
+      mergeStalls: this.stalls,
+      mergeStallMs: this.stallMs,
+      mergeStallMsMax: this.stallMsMax,
       walRecordsReplayed: this.walReplayed,
     };
   }
 
   async close(): Promise<void> {
     // The memtable is not flushed here: the shell also closes an engine it is about to replace by
-    // a restore, and a commit at that moment would sweep the files the restore just fetched.
+    // a restore, and a commit at that moment would sweep the files the restore just fetched. For
+    // the same reason a running merge is cancelled, not installed: the worker stops at its next
+    // check (or finishes sealing), and its temp output is removed. Its inputs stay readable (their
+    // descriptors are the worker's own) until then.
+    const immJob = this.immJob;
+    this.immJob = null;
+    this.imm = null;
+    if (immJob !== null) {
+      immJob.stop();
+      while (!immJob.done) await new Promise((r) => setTimeout(r, 1));
+      const r = immJob.take();
+      if (r.ok && r.run) discard(r.run);
+    }
+    const job = this.job;
+    this.job = null;
+    if (job !== null) {
+      job.ticket.stop();
+      while (!job.ticket.done) await new Promise((r) => setTimeout(r, 1));
+      const r = job.ticket.take();
+      if (r.ok && r.run) discard(r.run);
+      this.noteMergeTime(r.ms);
+      this.mergesCancelled++;
+    }
     this.closeFiles();
     this.mem.clear();
   }
 
-  /** Writes the memtable as a level-0 run, starts a new WAL, commits; the memtable is then empty. */
-  private flush(): void {
-    if (this.mem.size === 0) {
+  /**
+   * Writes `mem` (the memtable, or a frozen one whose background flush failed) as a level-0 run,
+   * starts a new WAL, commits; `mem` is then empty.
+   */
+  private flush(mem: Memtable = this.mem): void {
+    if (mem.size === 0) {
       this.rotateWal();
       return;
     }
+    const t0 = performance.now();
     const name = fileName('L0', this.ctx.nextGeneration(), 'run');
     // With no run on disk, a deletion hides nothing: leave it out.
     const dropDeletions = this.runs.length === 0;
@@ -229,13 +355,7 @@ export class LsmEngine implements Engine {
     let reader: RunReader | null = null;
     let wal: Wal | null = null;
     try {
-      const mem = this.mem;
-      const arena = mem.values;
-      for (const slot of mem.sortedSlots()) {
-        const len = mem.lengthOf(slot);
-        if (len === 0 && dropDeletions) continue;
-        w.addStringKey(mem.keyOfSlot(slot), arena, mem.offsetOf(slot), len);
-      }
+      writeMemtable(mem, w, dropDeletions);
       if (w.records > 0) {
         w.finish();
         reader = RunReader.open(this.ctx.dir, name, 0);
@@ -256,7 +376,96 @@ export class LsmEngine implements Engine {
     this.wal?.close();
     this.wal = wal;
     this.walBroken = false;
-    this.mem.clear();
+    mem.clear();
+    this.flushes++;
+    this.noteFlushTime(performance.now() - t0);
+  }
+
+  private noteFlushTime(ms: number): void {
+    this.flushMsTotal += ms;
+    if (ms > this.flushMsMax) this.flushMsMax = ms;
+  }
+
+  /**
+   * Background flush: the full memtable becomes read-only (gets still read it) and a worker writes
+   * it as a level-0 run; sets go on into a fresh memtable. The main thread only copies the
+   * entries into flat arrays (Memtable.pack, a few ms for 4 MiB). If the previous one is still
+   * being written (and this one reached twice the limit), this set waits for it first (counted
+   * in flushStalls / flushStallMs).
+   */
+  private freeze(): void {
+    if (this.imm !== null) {
+      const t0 = performance.now();
+      this.flushStalls++;
+      this.finishFlush();
+      this.flushStallMs += performance.now() - t0;
+    }
+    if (this.mem.size === 0) return;
+    const imm = this.mem;
+    this.immJob = startJob({
+      kind: 'flush',
+      dir: this.ctx.dir,
+      outName: fileName('L0', this.ctx.nextGeneration(), 'run'),
+      level: 0,
+      densityFactor: this.p.densityFactor,
+      falsePositiveRate: this.p.bloomFalsePositiveRate,
+      // With no run on disk, a deletion hides nothing; no run can appear before this one lands.
+      dropDeletions: this.runs.length === 0,
+      entries: imm.pack(),
+    });
+    this.imm = imm;
+    this.mem = this.spare ?? new Memtable(this.p.memtableBytesLimit);
+    this.spare = null;
+  }
+
+  /**
+   * Takes the frozen memtable's flush result (waiting if needed) and installs the run; if the
+   * worker failed, or its run could not be installed, writes the memtable here instead — and if
+   * that fails too, throws with the frozen memtable still serving reads (the next set retries).
+   */
+  private finishFlush(): void {
+    const imm = this.imm!;
+    const ticket = this.immJob;
+    this.immJob = null;
+    let installed = false;
+    if (ticket !== null) {
+      const r = ticket.take();
+      if (r.ok) {
+        try {
+          this.installFlush(ticket.spec.outName, r.run);
+          this.noteFlushTime(r.ms);
+          installed = true;
+        } catch { /* written again below */ }
+      }
+      if (!installed) this.flushFallbacks++;
+    }
+    if (!installed) this.flush(imm);
+    imm.clear();
+    this.spare = imm;
+    this.imm = null;
+    this.afterFlush();
+  }
+
+  /** Puts a background flush's run (null: nothing to write) at the head of level 0 and commits. */
+  private installFlush(outName: string, run: MergedRunParts | null): void {
+    let out: RunReader | null = null;
+    if (run) {
+      try {
+        renameSync(run.tmp, path.join(this.ctx.dir, outName));
+      } catch (e) {
+        discard(run);
+        throw e;
+      }
+      out = openMerged(this.ctx.dir, outName, 0, run);
+    }
+    const runs = out ? [out, ...this.runs].sort(searchOrder) : this.runs;
+    try {
+      this.commit(runs, this.wal);
+    } catch (e) {
+      out?.close(); // in no committed set: the next sweep removes the file
+      throw e;
+    }
+    this.runs = runs;
     this.flushes++;
   }
 
@@ -284,6 +493,135 @@ export class LsmEngine implements Engine {
     }
   }
 
+  /** After a new run appeared: merge now (foreground), or start due merges and apply back-pressure. */
+  private afterFlush(): void {
+    if (this.p.merges === 'foreground') {
+      this.safeMerge();
+      return;
+    }
+    this.startDueMerge();
+    // Back-pressure: while some level holds maxRunsBeforeStall runs, this call blocks on the
+    // running merge (Atomics.wait inside take()), installs it and starts the next due one —
+    // synchronously, since set() cannot await. A failed merge ends the wait (no job left), so a
+    // persistent failure degrades reads instead of hanging writes.
+    if (this.job === null || !this.overStallLimit()) return;
+    const t0 = performance.now();
+    this.stalls++;
+    while (this.job !== null && this.overStallLimit()) this.finishJob();
+    const ms = performance.now() - t0;
+    this.stallMs += ms;
+    if (ms > this.stallMsMax) this.stallMsMax = ms;
+  }
+
+  /** True when some level holds maxRunsBeforeStall runs or more. */
+  private overStallLimit(): boolean {
+    const limit = this.p.maxRunsBeforeStall;
+    let level = -1;
+    let n = 0;
+    for (const r of this.runs) {
+      // Runs are sorted by level, so each level's runs are contiguous.
+      if (r.level !== level) {
+        level = r.level;
+        n = 0;
+      }
+      if (++n >= limit) return true;
+    }
+    return false;
+  }
+
+  /** Hands the lowest level holding maxRunsPerLevel runs to the merge worker, if none is running. */
+  private startDueMerge(): void {
+    if (this.job !== null) return;
+    let deepest = -1;
+    for (const r of this.runs) if (r.level > deepest) deepest = r.level;
+    for (let level = 0; level <= deepest; level++) {
+      const inputs = this.runs.filter((r) => r.level === level); // newest first
+      if (inputs.length < this.p.maxRunsPerLevel) continue;
+      const ticket = startJob({
+        kind: 'merge',
+        dir: this.ctx.dir,
+        outName: fileName(`L${level + 1}`, this.ctx.nextGeneration(), 'run'),
+        level: level + 1,
+        inputs: inputs.map((r) => ({ name: r.name, dataEnd: r.footer.dataEnd })),
+        densityFactor: this.p.densityFactor,
+        falsePositiveRate: this.p.bloomFalsePositiveRate,
+        // Only one merge runs at a time, so nothing can appear below the output meanwhile.
+        dropTombstones: deepest === level,
+        maxLen: this.maxLen,
+      });
+      this.job = { ticket, level, inputs };
+      return;
+    }
+  }
+
+  /**
+   * Takes the background merge's result (waiting if it is still running) and installs it: rename
+   * the output into place, swap the inputs for it in the run list, commit. A failure is counted
+   * (and reported if it is corruption), never thrown: the inputs simply stay. On success the next
+   * due merge starts; after a failure the next flush retries.
+   */
+  private finishJob(): void {
+    const job = this.job!;
+    this.job = null;
+    const r = job.ticket.take();
+    this.noteMergeTime(r.ms);
+    if (!r.ok) {
+      this.mergeFailures++;
+      if (r.corruption) this.ctx.onCorruption?.(new CorruptionError(r.corruption.file, r.corruption.offset, r.corruption.detail));
+      return;
+    }
+    try {
+      this.install(job, r.run);
+    } catch (e) {
+      this.mergeFailures++;
+      if (e instanceof CorruptionError) this.ctx.onCorruption?.(e);
+      return;
+    }
+    this.startDueMerge();
+  }
+
+  /** Replaces `job.inputs` by `run` (null: nothing survived the merge) and commits. */
+  private install(job: MergeJob, run: MergedRunParts | null): void {
+    // The inputs must all still be live; anything else would make the output stale.
+    for (const r of job.inputs) {
+      if (!this.runs.includes(r)) {
+        if (run) discard(run);
+        throw new Error('merge inputs are no longer live; output discarded');
+      }
+    }
+    const outName = job.ticket.spec.outName;
+    let out: RunReader | null = null;
+    if (run) {
+      try {
+        // Until this rename the output is a temp file no sweep touches and no open trusts; the
+        // commit's directory fsync makes the rename durable together with the new file set.
+        renameSync(run.tmp, path.join(this.ctx.dir, outName));
+      } catch (e) {
+        discard(run);
+        throw e;
+      }
+      out = openMerged(this.ctx.dir, outName, job.level + 1, run);
+    }
+    const runs = this.runs.filter((r) => !job.inputs.includes(r));
+    if (out) runs.push(out);
+    runs.sort(searchOrder);
+    try {
+      this.commit(runs, this.wal);
+    } catch (e) {
+      out?.close(); // the renamed file is in no committed set: the next sweep removes it
+      throw e;
+    }
+    this.runs = runs;
+    for (const r of job.inputs) r.close();
+    this.merges++;
+  }
+
+  /** Adds one merge's duration (worker time for background merges) to the stats. */
+  private noteMergeTime(ms: number): void {
+    this.mergeMsTotal += ms;
+    if (ms > this.mergeMsMax) this.mergeMsMax = ms;
+  }
+
   /** Merges every level that holds maxRunsPerLevel runs into the next, cascading downward. */
   private mergeDue(): void {
     for (let level = 0; ; level++) {
@@ -295,6 +633,7 @@ export class LsmEngine implements Engine {
       }
       if (level > deepest) return;
       if (inputs.length < this.p.maxRunsPerLevel) continue;
+      const t0 = performance.now();
       const outName = fileName(`L${level + 1}`, this.ctx.nextGeneration(), 'run');
       const written = mergeRuns(inputs, {
         dir: this.ctx.dir,
@@ -317,6 +656,7 @@ export class LsmEngine implements Engine {
       this.runs = runs;
       for (const r of inputs) r.close();
       this.merges++;
+      this.noteMergeTime(performance.now() - t0);
     }
   }
 
@@ -338,6 +678,25 @@ export class LsmEngine implements Engine {
     this.wal = null;
     for (const r of this.runs) r.close();
     this.runs = [];
+  }
+}
+
+/** Drops a merge output that will not be installed: its temp file. */
+function discard(run: MergedRunParts): void {
+  try { fs.unlinkSync(run.tmp); } catch { /* gone; a leftover temp file is removed at open */ }
+}
+
+/** Opens an installed merge output with the index block the worker read and checked. */
+function openMerged(dir: string, name: string, level: number, run: MergedRunParts): RunReader {
+  const file = path.join(dir, name);
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    if (size !== run.size) throw new CorruptionError(file, -1, `merged run has ${size} bytes, the merge wrote ${run.size}`);
+    return RunReader.fromParts(dir, name, level, { fd, size, footer: run.footer, block: run.block });
+  } catch (e) {
+    fs.closeSync(fd);
+    throw e;
   }
 }
 

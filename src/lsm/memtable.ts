@@ -8,12 +8,22 @@
 
 import { keyString } from '../key-string.js';
 import { recordSize } from '../record.js';
+import type { RunWriter } from './run-writer.js';
 
 /** Slots numbers below this fit next to a 32-bit sort window in one double (2^21 * 2^32 = 2^53). */
 const SLOT_SPAN = 2 ** 21;
 
 function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** A memtable's entries as flat arrays (see Memtable.pack), transferable to a worker thread. */
+export interface PackedMemtable {
+  keys: Uint8Array;
+  keyEnds: Uint32Array;
+  values: Uint8Array;
+  valueOffs: Uint32Array;
+  valueLens: Int32Array;
 }
 
 /** Marker value of a deletion held in the memtable (and returned by `get`). */
@@ -50,6 +60,11 @@ export class Memtable {
   /** True when the entries reach the byte limit (or overwrites left the arena twice that size). */
   get full(): boolean {
     return this.bytes >= this.limit || this.used >= 2 * this.limit;
+  }
+
+  /** True when the entries reach `factor` times the byte limit (or the arena twice that). */
+  fullBy(factor: number): boolean {
+    return this.bytes >= factor * this.limit || this.used >= 2 * factor * this.limit;
   }
 
   /** A copy of the held value, DELETED for a deletion, or undefined if the memtable has no entry. */
@@ -198,6 +213,41 @@ export class Memtable {
     return this.arena.byteLength + this.off.byteLength * 3 + this.map.size * 90;
   }
 
+  /**
+   * A copy of the entries as a few flat arrays (slot order), for a flush in the worker thread:
+   * keys as bytes, the used arena, and each slot's value offset and length (-1: deletion).
+   * Costs a key-bytes loop and two memcpys — a few ms for a 4 MiB memtable, against ~100 ms to
+   * sort, encode and seal it.
+   */
+  pack(): PackedMemtable {
+    const n = this.slots;
+    let keyBytes = 0;
+    for (let s = 0; s < n; s++) keyBytes += this.keyOf[s]!.length;
+    const keys = new Uint8Array(keyBytes);
+    const keyEnds = new Uint32Array(n);
+    let p = 0;
+    for (let s = 0; s < n; s++) {
+      const k = this.keyOf[s]!;
+      for (let i = 0; i < k.length; i++) keys[p++] = k.charCodeAt(i);
+      keyEnds[s] = p;
+    }
+    return { keys, keyEnds, values: this.arena.slice(0, this.used), valueOffs: this.off.slice(0, n), valueLens: this.len.slice(0, n) };
+  }
+
+  /** Rebuilds a memtable from `pack()`'s arrays (in the worker thread). */
+  static unpack(p: PackedMemtable): Memtable {
+    const m = new Memtable(Number.MAX_SAFE_INTEGER);
+    let k0 = 0;
+    for (let s = 0; s < p.keyEnds.length; s++) {
+      const k1 = p.keyEnds[s]!;
+      const n = p.valueLens[s]!;
+      const o = p.valueOffs[s]!;
+      m.set(p.keys.subarray(k0, k1), n < 0 ? DELETED : p.values.subarray(o, o + n));
+      k0 = k1;
+    }
+    return m;
+  }
+
   /** Drops every entry (keeps the arena unless it grew far beyond the limit). */
   clear(): void {
     this.map.clear();
@@ -206,5 +256,15 @@ export class Memtable {
     this.used = 0;
     this.slots = 0;
     if (this.arena.length > 4 * Math.max(this.limit, 1 << 20)) this.arena = new Uint8Array(Math.min(Math.max(4096, this.limit), 1 << 20));
+  }
+}
+
+/** Streams `mem` in key order into `w`; deletions are left out when `dropDeletions` (nothing below to hide). */
+export function writeMemtable(mem: Memtable, w: RunWriter, dropDeletions: boolean): void {
+  const arena = mem.values;
+  for (const slot of mem.sortedSlots()) {
+    const len = mem.lengthOf(slot);
+    if (len === 0 && dropDeletions) continue;
+    w.addStringKey(mem.keyOfSlot(slot), arena, mem.offsetOf(slot), len);
   }
 }

@@ -8,11 +8,26 @@
 import { CorruptionError } from '../errors.js';
 import { Parse, parseRecord, rec } from '../record.js';
 import { compareBytes } from './key-compare.js';
-import type { RunReader } from './run-reader.js';
 import { RunWriter, type WrittenRun } from './run-writer.js';
 import fs from 'node:fs';
 
 const CHUNK = 1 << 20;
+/** Records between two calls of a merge's shouldStop (a stop request, or a pause for a flush). */
+const STOP_CHECK_EVERY = 1024;
+
+/** What a cursor reads: a run's descriptor, path (for errors) and where its data section ends. */
+export interface RunSource {
+  readonly fd: number;
+  readonly file: string;
+  readonly footer: { readonly dataEnd: number };
+}
+
+/** Thrown inside a merge whose `shouldStop` answered true; the output is discarded. */
+export class MergeStopped extends Error {
+  constructor() {
+    super('merge stopped on request');
+  }
+}
 
 /** Sequential reader over a run's records (its data section), one record at a time. */
 export class RunCursor {
@@ -29,7 +44,7 @@ export class RunCursor {
   /** False once the data section is exhausted. */
   valid = false;
 
-  constructor(private readonly run: RunReader, private readonly maxLen: number) {}
+  constructor(private readonly run: RunSource, private readonly maxLen: number) {}
 
   /** Moves to the next record; returns false at the end of the data. */
   next(): boolean {
@@ -87,19 +102,35 @@ export interface MergeOptions {
   dropTombstones: boolean;
   /** Largest key or value length a record may declare. */
   maxLen: number;
+  /** Leave the sealed output under its temp name (`tmpPath` of the result); default false. */
+  keepTempName?: boolean;
+  /** Polled every few thousand records; true abandons the merge (throws MergeStopped). */
+  shouldStop?: () => boolean;
+}
+
+/** A merge's output: the run written, and where it is (its temp path when keepTempName). */
+export interface MergedRun extends WrittenRun {
+  /** Where the sealed file is now. */
+  path: string;
 }
 
 /**
  * Merges `inputs` (ordered newest first) into one new run. Returns null when nothing survives
  * (every record was a dropped deletion), so no empty run is written.
  */
-export function mergeRuns(inputs: readonly RunReader[], o: MergeOptions): WrittenRun | null {
+export function mergeRuns(inputs: readonly RunSource[], o: MergeOptions): MergedRun | null {
   const cursors = inputs.map((r) => new RunCursor(r, o.maxLen));
   const active: RunCursor[] = [];
   for (const c of cursors) if (c.next()) active.push(c); // keeps newest-first order
   const w = new RunWriter(o.dir, o.outName, o.densityFactor, o.falsePositiveRate);
+  const stop = o.shouldStop;
+  let untilCheck = STOP_CHECK_EVERY;
   try {
     while (active.length > 0) {
+      if (stop !== undefined && --untilCheck === 0) {
+        untilCheck = STOP_CHECK_EVERY;
+        if (stop()) throw new MergeStopped();
+      }
       // The smallest key; on ties the earliest (newest) cursor wins.
       let best = active[0]!;
       for (let i = 1; i < active.length; i++) {
@@ -122,7 +153,9 @@ export function mergeRuns(inputs: readonly RunReader[], o: MergeOptions): Writte
       w.abort();
       return null;
     }
-    return w.finish();
+    const keep = o.keepTempName === true;
+    const written = w.finish(!keep);
+    return { ...written, path: keep ? w.tmpPath : `${o.dir}/${o.outName}` };
   } catch (e) {
     w.abort();
     throw e;

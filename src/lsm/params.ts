@@ -2,7 +2,11 @@
 // value fails open() with InvalidArgumentError before any file is touched, and the defaults are
 // written down once (they are documented in the README and in docs/FORMAT.md, "LSM").
 
+import { InvalidArgumentError } from '../errors.js';
 import { bool, checkKnownParams, numberIn, positiveInt } from '../validate.js';
+
+/** Where merges run: in a worker thread next to the sets, or inside the set that triggers them. */
+export type LsmMergeMode = 'background' | 'foreground';
 
 /** The checked tuning parameters of the LSM engine. */
 export interface LsmParams {
@@ -16,29 +20,52 @@ export interface LsmParams {
   bloomFalsePositiveRate: number;
   /** Append every set to a write-ahead log before it returns, so sets survive a process crash. */
   wal: boolean;
+  /**
+   * 'background' (default): merges run in a worker thread while sets and gets go on against the
+   * inputs; 'foreground': the set (or snapshot) that fills a level merges it before returning.
+   */
+  merges: LsmMergeMode;
+  /**
+   * Background mode's back-pressure: a level may hold up to this many runs while its merge waits
+   * or runs; a set that would flush into a fuller tree first waits for merges to catch up.
+   * Default 4 × maxRunsPerLevel; at least maxRunsPerLevel.
+   */
+  maxRunsBeforeStall: number;
 }
 
 /** Names accepted by the LSM engine (keep in sync with EngineParamsByName['lsm'] in types.ts). */
-export const LSM_PARAM_NAMES = ['maxRunsPerLevel', 'memtableBytesLimit', 'densityFactor', 'bloomFalsePositiveRate', 'wal'] as const;
+export const LSM_PARAM_NAMES = ['maxRunsPerLevel', 'memtableBytesLimit', 'densityFactor', 'bloomFalsePositiveRate', 'wal', 'merges', 'maxRunsBeforeStall'] as const;
 
-/** Defaults: 4 MiB memtable, 3 runs per level (the thesis' value), a fence every 10 records, 1% FP, no WAL. */
-export const LSM_DEFAULTS: Readonly<LsmParams> = {
+/**
+ * Defaults: 4 MiB memtable, 3 runs per level (the thesis' value), a fence every 10 records, 1% FP,
+ * no WAL, background merges (bench/results/merge-latency.md); maxRunsBeforeStall is derived.
+ */
+export const LSM_DEFAULTS: Readonly<Omit<LsmParams, 'maxRunsBeforeStall'>> = {
   maxRunsPerLevel: 3,
   memtableBytesLimit: 4 * 1024 * 1024,
   densityFactor: 10,
   bloomFalsePositiveRate: 0.01,
   wal: false,
+  merges: 'background',
 };
 
 /** Checks raw options and fills defaults; throws InvalidArgumentError. */
 export function lsmParams(raw: Record<string, unknown>): LsmParams {
   checkKnownParams('lsm', raw, LSM_PARAM_NAMES);
+  // 1 would make every flush cascade without end: a level of one run would always be "full".
+  const maxRunsPerLevel = positiveInt(raw, 'maxRunsPerLevel', LSM_DEFAULTS.maxRunsPerLevel, 2);
+  const merges = raw.merges ?? LSM_DEFAULTS.merges;
+  if (merges !== 'background' && merges !== 'foreground') {
+    throw new InvalidArgumentError(`merges must be 'background' or 'foreground', got ${JSON.stringify(merges)}`);
+  }
   return {
-    // 1 would make every flush cascade without end: a level of one run would always be "full".
-    maxRunsPerLevel: positiveInt(raw, 'maxRunsPerLevel', LSM_DEFAULTS.maxRunsPerLevel, 2),
+    maxRunsPerLevel,
     memtableBytesLimit: positiveInt(raw, 'memtableBytesLimit', LSM_DEFAULTS.memtableBytesLimit, 1),
     densityFactor: positiveInt(raw, 'densityFactor', LSM_DEFAULTS.densityFactor, 1),
     bloomFalsePositiveRate: numberIn(raw, 'bloomFalsePositiveRate', LSM_DEFAULTS.bloomFalsePositiveRate, 0, 0.5),
     wal: bool(raw, 'wal', LSM_DEFAULTS.wal),
+    merges,
+    // Below maxRunsPerLevel a set would stall before a merge is even due.
+    maxRunsBeforeStall: positiveInt(raw, 'maxRunsBeforeStall', 4 * maxRunsPerLevel, maxRunsPerLevel),
   };
 }

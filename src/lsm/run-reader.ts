@@ -31,6 +31,18 @@ export interface ProbeCounters {
   hits: number;
 }
 
+/** What a checked, open run consists of: descriptor, size, footer and its index block. */
+export interface RunParts {
+  /** Open read-only descriptor. */
+  fd: number;
+  /** File size. */
+  size: number;
+  /** The footer fields. */
+  footer: Footer;
+  /** The index block (fences, fence keys, Bloom words) exactly as in the file. */
+  block: ArrayBuffer;
+}
+
 /** An open, immutable run file: its footer, fences and filter in memory, its records on disk. */
 export class RunReader {
   /** Generation from the file name; within a level, higher is newer. */
@@ -62,12 +74,16 @@ export class RunReader {
     this.maxBlock = max;
   }
 
-  /** Opens `name` in `dir`: reads footer and index block only; CorruptionError if they do not check out. */
-  static open(dir: string, name: string, level: number): RunReader {
+  /**
+   * Opens `name` in `dir`: reads footer and index block only; CorruptionError if they do not check
+   * out. `from` is the path to actually open when the file is not yet under its name (a merge
+   * output still under its temp name, renamed when it is installed).
+   */
+  static open(dir: string, name: string, level: number, from?: string): RunReader {
     const file = path.join(dir, name);
     let fd: number;
     try {
-      fd = fs.openSync(file, 'r');
+      fd = fs.openSync(from ?? file, 'r');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new CorruptionError(file, -1, 'run file is missing');
       throw e;
@@ -98,18 +114,33 @@ export class RunReader {
       const block = new Uint8Array(lay.length);
       readExactly(fd, block, 0, lay.length, footer.dataEnd, file);
       if (xxh32(block, 0, lay.length) !== footer.indexChecksum) throw new CorruptionError(file, footer.dataEnd, 'run index block checksum mismatch');
-      const ab = block.buffer;
-      const fences = new FenceIndex(
-        new Float64Array(ab, lay.offsetsAt, footer.fenceCount + 1),
-        new Uint32Array(ab, lay.keyEndsAt, footer.fenceCount),
-        new Uint8Array(ab, lay.keysAt, footer.fenceKeyBytes),
-      );
-      const bloom = new BloomFilter(footer.bloomBits, footer.bloomHashes, new Uint32Array(ab, lay.bloomAt, Math.ceil(footer.bloomBits / 32)));
-      return new RunReader(name, file, level, fd, size, footer, fences, bloom);
+      return RunReader.fromParts(dir, name, level, { fd, size, footer, block: block.buffer });
     } catch (e) {
       fs.closeSync(fd);
       throw e;
     }
+  }
+
+  /**
+   * A reader over parts already read and checked elsewhere — by the merge worker, which hands
+   * over its open descriptor (threads share the process' descriptors) and the index block, so
+   * installing a merged run costs the main thread no read and no checksum.
+   */
+  static fromParts(dir: string, name: string, level: number, p: RunParts): RunReader {
+    const { footer, block } = p;
+    const lay = indexLayout(footer.fenceCount, footer.fenceKeyBytes, footer.bloomBits);
+    const fences = new FenceIndex(
+      new Float64Array(block, lay.offsetsAt, footer.fenceCount + 1),
+      new Uint32Array(block, lay.keyEndsAt, footer.fenceCount),
+      new Uint8Array(block, lay.keysAt, footer.fenceKeyBytes),
+    );
+    const bloom = new BloomFilter(footer.bloomBits, footer.bloomHashes, new Uint32Array(block, lay.bloomAt, Math.ceil(footer.bloomBits / 32)));
+    return new RunReader(name, path.join(dir, name), level, p.fd, p.size, footer, fences, bloom);
+  }
+
+  /** The parts `fromParts` needs (the index block is the buffer the fences and filter view). */
+  get parts(): RunParts {
+    return { fd: this.fd, size: this.size, footer: this.footer, block: this.fences.offsets.buffer as ArrayBuffer };
   }
 
   /**

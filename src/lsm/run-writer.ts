@@ -125,8 +125,18 @@ export class RunWriter {
     this.pos = 0;
   }
 
-  /** Writes the index block and footer, fsyncs and renames the file into place. */
-  finish(): WrittenRun {
+  /** Path of the temp file being written (where a `finish(false)` run stays until renamed). */
+  get tmpPath(): string {
+    return this.tmp;
+  }
+
+  /**
+   * Writes the index block and footer, fsyncs and renames the file into place. With
+   * `rename = false` the sealed file stays under its temp name: a background merge's output is
+   * renamed only when it is installed, so no sweep can delete it first and a cancelled one is
+   * a temp file the next open removes anyway.
+   */
+  finish(rename = true): WrittenRun {
     this.flushBuf();
     const dataEnd = this.written;
     const fences = this.fences;
@@ -156,6 +166,7 @@ export class RunWriter {
     fsyncSync(this.fd);
     fs.closeSync(this.fd);
     this.fd = -1;
+    if (!rename) return { name: this.name, size: dataEnd + block.length, records: this.count };
     const file = path.join(this.dir, this.name);
     renameSync(this.tmp, file);
     fsyncDir(this.dir);
