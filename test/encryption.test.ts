@@ -21,16 +21,11 @@ import {
 } from '../src/index.js';
 import { ENCRYPTION_OVERHEAD } from '../src/snapshot/encryption.js';
 import { decodeManifest } from '../src/snapshot/manifest.js';
-import { ENGINE_CONFIGS, type EngineConfig } from './engine-configs.js';
+import { type EngineConfig, ONE_PER_ENGINE } from './engine-configs.js';
 import { b, hex, pattern } from './helpers/bytes.js';
 import { type S3TestServer, startS3Server } from './helpers/s3-server.js';
 import { tmpDir } from './helpers/tmp.js';
 
-/** One configuration per engine (its small-threshold crash config when it has one): these suites
- * exercise the replica side, so every engine must pass, but each needs only one configuration. */
-const ONE_PER_ENGINE: EngineConfig[] = [...new Set(ENGINE_CONFIGS.map((c) => c.options.engine))].map(
-  (e) => ENGINE_CONFIGS.find((c) => c.options.engine === e && c.crash) ?? ENGINE_CONFIGS.find((c) => c.options.engine === e)!,
-);
 
 const BUCKET = 'snapkv-encryption';
 let srv: S3TestServer;

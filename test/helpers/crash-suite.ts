@@ -6,17 +6,18 @@
 //   2. a plain reopen shows every acknowledged set for engines that promise local durability,
 //      and for the others a state equal to some prefix of the operations — never a mix;
 //   3. no temp file or lock is left that breaks the next open.
-// SNAPKV_CRASH_KILLS sets the number of kills per engine (default 20).
+// SNAPKV_CRASH_KILLS sets the number of kills per configuration (default 20). The suite is split
+// over two test files (crash-lsm, crash-hash) so vitest's two workers run them side by side.
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DirReplica, open, type OpenOptions, type SnapStore } from '../src/index.js';
-import { ENGINE_CONFIGS } from './engine-configs.js';
-import { hex } from './helpers/bytes.js';
-import { allKeys, crashOps, replay } from './helpers/crash-workload.js';
-import { tmpDir } from './helpers/tmp.js';
+import { DirReplica, open, type OpenOptions, type SnapStore } from '../../src/index.js';
+import { ENGINE_CONFIGS, type EngineConfig } from '../engine-configs.js';
+import { hex } from './bytes.js';
+import { allKeys, crashOps, replay } from './crash-workload.js';
+import { tmpDir } from './tmp.js';
 
 const KILLS = Number(process.env.SNAPKV_CRASH_KILLS ?? 20);
 const OPS = 1500;
@@ -70,7 +71,9 @@ function expectClean(dir: string): void {
   expect(stray, `temp files left in ${dir}`).toEqual([]);
 }
 
-describe.each(ENGINE_CONFIGS.filter((c) => c.crash))('crash: $label', (cfg) => {
+/** Registers the crash tests for every crash-enabled configuration that `pick` selects. */
+export function crashSuite(pick: (c: EngineConfig) => boolean): void {
+describe.each(ENGINE_CONFIGS.filter((c) => c.crash && pick(c)))('crash: $label', (cfg) => {
   it(`survives ${KILLS} SIGKILLs at random points of a workload`, async () => {
     const root = tmpDir(`crash-${cfg.label}`);
     let seed = 1000;
@@ -140,3 +143,4 @@ describe.each(ENGINE_CONFIGS.filter((c) => c.crash))('crash: $label', (cfg) => {
     }
   }, 900_000);
 });
+}
