@@ -31,7 +31,7 @@ export const ENGINE_CONFIGS: EngineConfig[] = [
     invalidParams: [{ thresholdBytes: 10 }, { maxRunsPerLevel: 1 }, { densityFactor: 0 }, { bloomFalsePositiveRate: 1 }, { bloomFalsePositiveRate: 0 }, { memtableBytesLimit: -5 }, { memtableBytesLimit: 1.5 }, { wal: 'yes' }],
   },
   // Tiny memtable and fan-in: flushes every few sets, cascading merges within a few hundred ops.
-  { label: 'lsm-tiny', options: { engine: 'lsm', memtableBytesLimit: 256, maxRunsPerLevel: 2, densityFactor: 3 }, keepsUnsnapshottedOnClose: false, crash: true },
+  { label: 'lsm-tiny', options: { engine: 'lsm', memtableBytesLimit: 256, maxRunsPerLevel: 2, densityFactor: 3 }, keepsUnsnapshottedOnClose: false },
   // Background merges (the default) with tiny thresholds and a stall limit right at the fan-in:
   // merges are in flight across sets, gets, snapshots, restores and reopens, and sets stall often.
   { label: 'lsm-bg-stall', options: { engine: 'lsm', merges: 'background', memtableBytesLimit: 200, maxRunsPerLevel: 2, maxRunsBeforeStall: 2, densityFactor: 2 }, keepsUnsnapshottedOnClose: false, crash: true, invalidParams: [{ merges: 'sometimes' }, { maxRunsBeforeStall: 1 }, { maxRunsPerLevel: 4, maxRunsBeforeStall: 3 }] },

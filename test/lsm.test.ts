@@ -333,7 +333,7 @@ describe('write-ahead log', () => {
 describe('stats', () => {
   it('reports memtable, fences, filters, runs per level, disk and Bloom outcomes', async () => {
     const dir = tmpDir('lsm-stats');
-    const s = await openLsm(dir, { memtableBytesLimit: 4096, maxRunsPerLevel: 4 });
+    const s = await openLsm(dir, { memtableBytesLimit: 4096, maxRunsPerLevel: 4, merges: 'foreground' });
     for (let i = 0; i < 1000; i++) s.set(b(`k${i}`), pattern(16, i + 1));
     await s.snapshot(1);
     s.set(b('mem'), b('x'));
