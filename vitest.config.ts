@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
@@ -20,6 +21,10 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Vitest defaults to cores - 1 workers: one on a 2-core machine. The suites mostly wait on
+    // files and child processes, so two workers there halve the wall time.
+    maxWorkers: Math.max(2, os.availableParallelism()),
+    minWorkers: 1,
     setupFiles: ['test/helpers/setup.ts'],
     reporters: ['default', './test/helpers/summary-reporter.ts'],
     sequence: { sequencer: LongestFirst },
