@@ -21,6 +21,7 @@ import { scanRecords } from '../src/record-scan.js';
 import { loc } from '../src/sealed-files.js';
 import { APPENDLOG_DEFAULTS } from '../src/appendlog/params.js';
 import { uniformKeys, values, writeKey } from './workloads.js';
+import { type Claim, fmt, pct, timed } from './claims-common.js';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
@@ -37,19 +38,11 @@ const SLICE = 50_000;
 /** Engine parameters: the defaults, or a JSON override for parameter sweeps (APPENDLOG_PARAMS). */
 const PARAMS = JSON.parse(process.env.APPENDLOG_PARAMS ?? '{}') as Record<string, unknown>;
 
-function timed(n: number, op: (i: number) => void): number {
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < n; i++) op(i);
-  return Number(process.hrtime.bigint() - t0) / 1e9;
-}
-const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
-const pct = (x: number): string => `${(100 * x).toFixed(0)}%`;
 let dirN = 0;
 const freshDir = (): string => path.join(tmpRoot, `d${dirN++}`);
 type Stats = Record<string, number | number[] | string>;
 const eng = (s: SnapStore): Stats => s.stats().engineStats as Stats;
 
-interface Claim { what: string; measured: string; target: string; pass: boolean }
 const claims: Claim[] = [];
 const notes: string[] = [];
 

@@ -18,6 +18,7 @@ import { open } from '../src/index.js';
 import { keyString } from '../src/key-string.js';
 import { encodeRecord, recordSize } from '../src/record.js';
 import { permutation, uniformKeys, values, writeKey, zipfKeys } from './workloads.js';
+import { type Claim, claimsTable, fmt, pct, timed } from './claims-common.js';
 
 const N = 1_000_000;
 const HOT = 100_000;
@@ -25,17 +26,10 @@ const vals = values(4096, 32);
 const keyBuf = new Uint8Array(8);
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'snapkv-hlog-bench-'));
 const log = (s: string): void => void process.stderr.write(`${s}\n`);
-const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
-const pct = (x: number): string => `${(100 * x).toFixed(0)}%`;
 const mib = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MiB`;
 let dirN = 0;
 const freshDir = (): string => path.join(tmpRoot, `d${dirN++}`);
 
-function timed(n: number, op: (i: number) => void): number {
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < n; i++) op(i);
-  return Number(process.hrtime.bigint() - t0) / 1e9;
-}
 
 /** Bytes this process has passed to write calls so far. */
 function wchar(): number {
@@ -43,7 +37,6 @@ function wchar(): number {
   return m ? Number(m[1]) : NaN;
 }
 
-interface Claim { what: string; measured: string; target: string; pass: boolean }
 const claims: Claim[] = [];
 const notes: string[] = [];
 
@@ -150,9 +143,7 @@ const md = [
   '',
   `Run ${new Date().toISOString().slice(0, 16)}Z — Node ${process.version}, ${os.platform()}/${os.arch()}, ${os.cpus().length} cores, shared with other jobs: every comparison is a same-run ratio, best of 2 alternating rounds. Default parameters unless stated (memSegmentBytes 64 MiB, roLagBytes 32 MiB, flushIntervalBytes 16 MiB, maxRunsPerLevel 3); 8-byte big-endian keys, 32-byte values, seed 42. Total ${total.toFixed(0)} s. Command: \`node --expose-gc --import tsx bench/hybridlog-claims.ts\``,
   '',
-  '| claim | measured | target | result |',
-  '|---|---|---|---|',
-  ...claims.map((c) => `| ${c.what} | ${c.measured} | ${c.target} | ${c.pass ? 'PASS' : 'FAIL'} |`),
+  ...claimsTable(claims),
   '',
   '## Notes',
   '',

@@ -24,6 +24,7 @@ import { encodeRecord, recordSize } from '../src/record.js';
 import { scanRecords } from '../src/record-scan.js';
 import { rec } from '../src/record.js';
 import { permutation, uniformKeys, values, writeKey } from './workloads.js';
+import { type Claim, claimsTable, fmt, pct, timed } from './claims-common.js';
 
 // bloom-filters is CommonJS: take the class off its default export (works under Node and vitest).
 const RefBloom = bloomFilters.BloomFilter;
@@ -35,17 +36,9 @@ const keyBuf = new Uint8Array(8);
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'snapkv-lsm-bench-'));
 const log = (s: string): void => void process.stderr.write(`${s}\n`);
 
-function timed(n: number, op: (i: number) => void): number {
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < n; i++) op(i);
-  return Number(process.hrtime.bigint() - t0) / 1e9;
-}
-const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
-const pct = (x: number): string => `${(100 * x).toFixed(0)}%`;
 let dirN = 0;
 const freshDir = (): string => path.join(tmpRoot, `d${dirN++}`);
 
-interface Claim { what: string; measured: string; target: string; pass: boolean }
 const claims: Claim[] = [];
 const notes: string[] = [];
 
@@ -331,9 +324,7 @@ async function main(): Promise<void> {
     '',
     `Run ${new Date().toISOString().slice(0, 16)}Z — Node ${process.version}, ${process.platform}/${process.arch}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), shared with other jobs: every comparison is a same-run ratio, best of 2–3 alternating rounds. Default parameters (memtableBytesLimit 4 MiB, maxRunsPerLevel 3, densityFactor 10, bloomFalsePositiveRate 0.01, wal off); 8-byte big-endian keys, 32-byte values, seed 42. Total ${((Date.now() - t0) / 1000).toFixed(0)} s. Command: \`npx tsx bench/lsm-claims.ts\``,
     '',
-    '| claim | measured | target | result |',
-    '|---|---|---|---|',
-    ...claims.map((c) => `| ${c.what} | ${c.measured} | ${c.target} | ${c.pass ? 'PASS' : 'FAIL'} |`),
+    ...claimsTable(claims),
     '',
     '## Notes',
     '',

@@ -13,7 +13,7 @@
 // reported as corrupt by the caller rather than silently indexed.
 
 import fs from 'node:fs';
-import { openSync, renameSync, writeAllSync } from './io.js';
+import { replaceFileSync } from './io.js';
 import { HASH_SEED } from './hash-index.js';
 import { xxh32 } from './xxh32.js';
 
@@ -176,22 +176,7 @@ function sameKey(b: Uint8Array, s1: number, l1: number, s2: number, l2: number):
  * the two fsyncs per seal and merge matters on a busy disk.
  */
 export function writeHint(file: string, bytes: Uint8Array): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w');
-  try {
-    writeAllSync(fd, bytes);
-  } catch (e) {
-    fs.closeSync(fd);
-    try { fs.unlinkSync(tmp); } catch { /* already gone */ }
-    throw e;
-  }
-  fs.closeSync(fd);
-  try {
-    renameSync(tmp, file);
-  } catch (e) {
-    try { fs.unlinkSync(tmp); } catch { /* already gone */ }
-    throw e;
-  }
+  replaceFileSync(file, bytes, false);
 }
 
 /** A checked hint: its bytes and header fields. */

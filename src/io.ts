@@ -79,12 +79,21 @@ export function unlinkIfExists(file: string): void {
 
 /** Writes a whole new file durably: temp file, fsync, rename over `file`, fsync the directory. */
 export function writeFileAtomicSync(file: string, data: Uint8Array | string): void {
+  replaceFileSync(file, typeof data === 'string' ? Buffer.from(data) : data, true);
+  fsyncDir(path.dirname(file));
+}
+
+/**
+ * Writes `bytes` to a temp file and renames it over `file`, so readers see the old or the new
+ * contents, never a mix; with `durable` the data is fsynced before the rename. On failure the
+ * temp file is removed and `file` is untouched.
+ */
+export function replaceFileSync(file: string, bytes: Uint8Array, durable: boolean): void {
   const tmp = `${file}.${process.pid}.tmp`;
   const fd = openSync(tmp, 'w');
   try {
-    const buf = typeof data === 'string' ? Buffer.from(data) : data;
-    writeAllSync(fd, buf);
-    fsyncSync(fd);
+    writeAllSync(fd, bytes);
+    if (durable) fsyncSync(fd);
   } catch (e) {
     fs.closeSync(fd);
     try { fs.unlinkSync(tmp); } catch { /* already gone */ }
@@ -97,7 +106,6 @@ export function writeFileAtomicSync(file: string, data: Uint8Array | string): vo
     try { fs.unlinkSync(tmp); } catch { /* already gone */ }
     throw e;
   }
-  fsyncDir(path.dirname(file));
 }
 
 /** Writes a new immutable file durably under its final name (via a temp name). */
