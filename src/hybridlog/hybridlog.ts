@@ -17,6 +17,7 @@
 
 import path from 'node:path';
 import type { Engine, EngineContext, EngineDefinition, EngineStats, FileSet } from '../engine.js';
+import { CorruptionError } from '../errors.js';
 import { fileName } from '../file-names.js';
 import { HashIndex, hashKey, type KeyMatcher } from '../hash-index.js';
 import { hintName } from '../hint-file.js';
@@ -79,6 +80,10 @@ function writeChecksum(b: Uint8Array, start: number, end: number): void {
   b[end + 1] = c >>> 8;
   b[end + 2] = c >>> 16;
   b[end + 3] = c >>> 24;
+}
+
+function isFileList(x: unknown): x is LevelFileMeta[] {
+  return Array.isArray(x) && x.every((f) => typeof f === 'object' && f !== null && typeof (f as LevelFileMeta).name === 'string' && Number.isInteger((f as LevelFileMeta).level));
 }
 
 function sameNames(a: readonly LevelFileMeta[], b: readonly LevelFileMeta[]): boolean {
@@ -365,7 +370,11 @@ export class HybridLogEngine implements Engine, KeyMatcher {
       return;
     }
     const meta = state.meta as unknown as Partial<HybridLogMeta>;
-    const list = meta.base ?? meta.files ?? [];
+    const list = meta.base ?? meta.files;
+    if (meta.format !== 1 || !isFileList(list)) {
+      // An empty store is what a missing list would silently become: refuse instead.
+      throw new CorruptionError(path.join(this.ctx.dir, 'CURRENT'), -1, `hybridlog metadata is not format 1 with a file list (got ${JSON.stringify(state.meta).slice(0, 120)})`);
+    }
     this.files.load(list, this.index);
     this.base = this.files.meta();
     // The newer files (since the base) leave the committed set; the shell sweeps them.
