@@ -20,11 +20,10 @@ import { BloomFilter, bloomHash } from '../src/lsm/bloom-filter.js';
 import { compareBytes } from '../src/lsm/key-compare.js';
 import { Memtable } from '../src/lsm/memtable.js';
 import { RunReader } from '../src/lsm/run-reader.js';
-import { encodeRecord, recordSize } from '../src/record.js';
 import { scanRecords } from '../src/record-scan.js';
 import { rec } from '../src/record.js';
 import { permutation, uniformKeys, values, writeKey } from './workloads.js';
-import { type Claim, claimsTable, fmt, pct, timed } from './claims-common.js';
+import { type Claim, claimsTable, fmt, pct, rawRecordReader, timed } from './claims-common.js';
 
 // bloom-filters is CommonJS: take the class off its default export (works under Node and vitest).
 const RefBloom = bloomFilters.BloomFilter;
@@ -96,17 +95,11 @@ async function loadGetsReopen(): Promise<void> {
   });
 
   // 2. W4 gets vs raw positional reads of the same records (one flat file, offsets in RAM).
-  const raw = path.join(tmpRoot, 'raw.records');
-  const recLen = recordSize(8, 32);
-  const flat = Buffer.allocUnsafe(N * recLen);
-  for (let i = 0; i < N; i++) encodeRecord(flat, i * recLen, writeKey(keyBuf, i), vals[i & 4095]!);
-  fs.writeFileSync(raw, flat);
-  const fd = fs.openSync(raw, 'r');
-  const rbuf = Buffer.allocUnsafe(recLen);
+  const raw = rawRecordReader(path.join(tmpRoot, 'raw.records'), N, vals);
   const gets = uniformKeys(N, N, 4);
   let sink = 0;
   const rawRun = (): number => N / timed(N, (i) => {
-    sink += fs.readSync(fd, rbuf, 0, recLen, gets[i]! * recLen);
+    sink += raw.read(gets[i]!);
   });
   let missing = 0;
   const lsmRun = (): number => N / timed(N, (i) => {
@@ -118,7 +111,7 @@ async function loadGetsReopen(): Promise<void> {
     rawOps = Math.max(rawOps, rawRun());
     lsmOps = Math.max(lsmOps, lsmRun());
   }
-  fs.closeSync(fd);
+  raw.close();
   if (missing > 0) throw new Error(`W4: ${missing} loaded keys not found`);
   const e2 = s.stats().engineStats;
   log(`W4: lsm ${fmt(lsmOps)}/s, raw readSync ${fmt(rawOps)}/s (sink ${sink > 0})`);

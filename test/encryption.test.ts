@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   CorruptionError,
   DirReplica,
@@ -23,24 +23,15 @@ import { ENCRYPTION_OVERHEAD } from '../src/snapshot/encryption.js';
 import { decodeManifest } from '../src/snapshot/manifest.js';
 import { type EngineConfig, ONE_PER_ENGINE } from './engine-configs.js';
 import { b, hex, pattern } from './helpers/bytes.js';
-import { type S3TestServer, startS3Server } from './helpers/s3-server.js';
+import { useS3Server } from './helpers/s3-server.js';
 import { tmpDir } from './helpers/tmp.js';
 
-
 const BUCKET = 'snapkv-encryption';
-let srv: S3TestServer;
+const srv = useS3Server(BUCKET);
 let n = 0;
 const KEY = crypto.randomBytes(32);
 const OTHER_KEY = crypto.randomBytes(32);
 const MARKER = Buffer.from('PLAINTEXT-MARKER-0123456789abcdef');
-
-beforeAll(async () => {
-  srv = await startS3Server();
-  await srv.createBucket(BUCKET);
-});
-afterAll(async () => {
-  await srv?.dispose();
-});
 
 type Model = Map<string, string>;
 const KEYS = 100;

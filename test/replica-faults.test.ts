@@ -7,7 +7,7 @@
 
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import fs from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   CorruptionError,
   DirReplica,
@@ -23,21 +23,12 @@ import {
 import { decodeManifest } from '../src/snapshot/manifest.js';
 import { type EngineConfig, ONE_PER_ENGINE } from './engine-configs.js';
 import { b, hex, pattern } from './helpers/bytes.js';
-import { type S3TestServer, startS3Server } from './helpers/s3-server.js';
+import { useS3Server } from './helpers/s3-server.js';
 import { tmpDir } from './helpers/tmp.js';
 
-
 const BUCKET = 'snapkv-faults';
-let srv: S3TestServer;
+const srv = useS3Server(BUCKET);
 let n = 0;
-
-beforeAll(async () => {
-  srv = await startS3Server();
-  await srv.createBucket(BUCKET);
-});
-afterAll(async () => {
-  await srv?.dispose();
-});
 
 type Op = 'putData' | 'writeManifest' | 'getData' | 'readManifest';
 

@@ -4,7 +4,7 @@
 // kept manifests name. Manifests go before data files, a failed run leaves every remaining version
 // restorable, and a snapshot whose files were swept as orphans re-uploads them.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   BusyError,
   DirReplica,
@@ -19,21 +19,12 @@ import {
 import { decodeManifest } from '../src/snapshot/manifest.js';
 import { type EngineConfig, ONE_PER_ENGINE } from './engine-configs.js';
 import { b, hex, pattern } from './helpers/bytes.js';
-import { type S3TestServer, startS3Server } from './helpers/s3-server.js';
+import { useS3Server } from './helpers/s3-server.js';
 import { tmpDir } from './helpers/tmp.js';
 
-
 const BUCKET = 'snapkv-retention';
-let srv: S3TestServer;
+const srv = useS3Server(BUCKET);
 let n = 0;
-
-beforeAll(async () => {
-  srv = await startS3Server();
-  await srv.createBucket(BUCKET);
-});
-afterAll(async () => {
-  await srv?.dispose();
-});
 
 type Model = Map<string, string>;
 const KEYS = 100;

@@ -6,7 +6,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   InvalidArgumentError,
   S3Replica,
@@ -18,20 +18,12 @@ import {
 import { decodeManifest } from '../src/snapshot/manifest.js';
 import { ENGINE_CONFIGS } from './engine-configs.js';
 import { b, hex, pattern } from './helpers/bytes.js';
-import { type S3TestServer, startS3Server } from './helpers/s3-server.js';
+import { useS3Server } from './helpers/s3-server.js';
 import { tmpDir } from './helpers/tmp.js';
 
 const BUCKET = 'snapkv-s3-test';
-let srv: S3TestServer;
+const srv = useS3Server(BUCKET);
 let prefixN = 0;
-
-beforeAll(async () => {
-  srv = await startS3Server();
-  await srv.createBucket(BUCKET);
-});
-afterAll(async () => {
-  await srv?.dispose();
-});
 
 function s3(prefix = `store-${prefixN++}`, extra: Record<string, unknown> = {}): S3Replica {
   return new S3Replica({ bucket: BUCKET, prefix, ...srv.clientConfig(), ...extra });

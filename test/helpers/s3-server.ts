@@ -6,6 +6,7 @@
 // "the server went away" a real dead socket rather than a paused handler.
 
 import { type ChildProcess, spawn } from 'node:child_process';
+import { afterAll, beforeAll } from 'vitest';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -111,4 +112,26 @@ export async function startS3Server(): Promise<S3TestServer> {
       fs.rmSync(directory, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Starts s3rver with `bucket` before the file's tests and stops it after them. The returned object
+ * forwards to the running server (using it before beforeAll has run throws).
+ */
+export function useS3Server(bucket: string): S3TestServer {
+  let srv: S3TestServer | undefined;
+  beforeAll(async () => {
+    srv = await startS3Server();
+    await srv.createBucket(bucket);
+  });
+  afterAll(async () => {
+    await srv?.dispose();
+  });
+  return new Proxy({} as S3TestServer, {
+    get(_target, prop) {
+      if (!srv) throw new Error('s3rver is not running yet (use the server inside tests or hooks)');
+      const v: unknown = Reflect.get(srv, prop);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(srv) : v;
+    },
+  });
 }
