@@ -20,6 +20,8 @@ export interface LocalStateData {
   nextGeneration: number;
   /** Id of the last snapshot taken or restored; the next snapshot id must exceed it. */
   lastSnapshotId: number | null;
+  /** Files of the last versions snapshotted or restored, kept locally (rollbackCacheVersions). */
+  recent?: Array<{ v: number; files: string[] }>;
   /** Cached size/xxh64 of immutable files, so they are hashed once. */
   digests: Record<string, [number, string]>;
 }

@@ -30,9 +30,6 @@ import { DEFAULT_MAX_VALUE_BYTES, checkKey, checkValue, checkVersionId, positive
 const COMMON = ['engine', 'dir', 'replica', 'maxValueBytes', 'transferParallelism', 'encryption', 'retain', 'rollbackCacheVersions'] as const;
 const EMPTY = new Uint8Array(0);
 
-/** CURRENT as the shell writes it: plus the file lists kept for cheap rollbacks (rollbackCacheVersions). */
-type CachedState = LocalStateData & { recent?: Array<{ v: number; files: string[] }> };
-
 /** Opens (creating if needed) a store; see OpenOptions. */
 export async function open(options: OpenOptions): Promise<SnapStore> {
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('open() needs an options object');
@@ -396,7 +393,7 @@ export class SnapStore implements Store {
    * merged away since — at the price of keeping those files on disk.
    */
   private remember(v: number, files: readonly string[]): void {
-    const st = this.local as CachedState;
+    const st = this.local;
     if (this.rollbackCache === 0) {
       delete st.recent;
       return;
@@ -433,7 +430,7 @@ export class SnapStore implements Store {
     // lists. The snapshot sweeps when it ends.
     if (this.snapshotting) return;
     const live = new Set(this.local.files);
-    for (const r of (this.local as CachedState).recent ?? []) for (const f of r.files) live.add(f);
+    for (const r of this.local.recent ?? []) for (const f of r.files) live.add(f);
     for (const f of this.local.optional ?? []) live.add(f);
     for (const name of fs.readdirSync(this.dir)) {
       if (live.has(name) || this.pinned.has(name)) continue;

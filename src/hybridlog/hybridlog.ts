@@ -173,8 +173,7 @@ export class HybridLogEngine implements Engine, KeyMatcher {
     if (ring.fits(len)) return;
     // Only the mutable region is left and the record still does not fit (a large record): seal
     // and flush everything — the ring is then empty and holds any record up to its size.
-    ring.sealAll();
-    this.flush(ring.tail);
+    this.flushAll();
   }
 
   /**
@@ -182,9 +181,7 @@ export class HybridLogEngine implements Engine, KeyMatcher {
    * memory (older records) has been flushed, so file age order stays log order.
    */
   private writeDirect(key: Uint8Array, value: Uint8Array, h: number): void {
-    const ring = this.ring;
-    ring.sealAll();
-    if (ring.tail > ring.head) this.flush(ring.tail);
+    this.flushAll();
     if (value.length === 0) return; // unreachable: a tombstone always fits in a ring of > 1 byte
     const len = recordSize(key.length, value.length);
     const buf = Buffer.allocUnsafe(len);
