@@ -17,13 +17,14 @@ export function injectFault(spec: { op: WriteOp | 'any'; code: string; times?: n
   fault = spec ? { op: spec.op, code: spec.code, remaining: spec.times ?? Infinity } : null;
 }
 
-function check(op: WriteOp, what: string): void {
+/** `what` names the file, or is a descriptor (its label is built only when a fault fires: no string per write). */
+function check(op: WriteOp, what: string | number): void {
   if (fault === null || (fault.op !== 'any' && fault.op !== op)) return;
   if (fault.remaining-- <= 0) {
     fault = null;
     return;
   }
-  const err = new Error(`${fault.code}: injected fault, ${op} '${what}'`) as NodeJS.ErrnoException;
+  const err = new Error(`${fault.code}: injected fault, ${op} '${typeof what === 'number' ? `fd ${what}` : what}'`) as NodeJS.ErrnoException;
   err.code = fault.code;
   throw err;
 }
@@ -36,7 +37,7 @@ export function openSync(file: string, flags: string): number {
 
 /** Writes all of `buf[off, off+len)` at `position` (or the current position when null). */
 export function writeAllSync(fd: number, buf: Uint8Array, off = 0, len = buf.length - off, position: number | null = null): void {
-  check('write', `fd ${fd}`);
+  check('write', fd);
   while (len > 0) {
     const n = fs.writeSync(fd, buf, off, len, position);
     off += n;
@@ -47,7 +48,7 @@ export function writeAllSync(fd: number, buf: Uint8Array, off = 0, len = buf.len
 
 /** fsync of a file descriptor. */
 export function fsyncSync(fd: number): void {
-  check('fsync', `fd ${fd}`);
+  check('fsync', fd);
   fs.fsyncSync(fd);
 }
 

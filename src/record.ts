@@ -93,27 +93,60 @@ function readVarint(buf: Uint8Array, pos: number, end: number): number {
  * value lengths so a corrupt length is reported as Bad rather than as a huge Short read.
  */
 export function parseRecord(buf: Uint8Array, pos: number, end: number, maxLen = 0x7fffffff): Parse {
+  return parseRecordTo(rec, buf, pos, end, maxLen, false);
+}
+
+/**
+ * parseRecord into the caller's own view `v`, so that a reader called from inside a scan visitor
+ * (which reads `rec` after the visitor returns) need not save and restore `rec`. On Short,
+ * `v.end` is the offset the record reaches (exact once the value length was read), else 0 — or,
+ * with `lowerBound`, once only the key length was read, key end + 5: a reader that fetched a
+ * short prefix then knows how much to read next without guessing. (parseRecord keeps 0 there:
+ * the scanners size their refills by it.)
+ */
+export function parseRecordTo(v: RecordView, buf: Uint8Array, pos: number, end: number, maxLen = 0x7fffffff, lowerBound = false): Parse {
   const start = pos;
-  rec.end = 0;
-  const keyLen = readVarint(buf, pos, end);
-  if (vEnd === -1) return Parse.Short;
-  if (vEnd === -2 || keyLen === 0 || keyLen > maxLen) return Parse.Bad;
-  pos = vEnd + keyLen;
-  const valueLen = readVarint(buf, pos, end);
-  if (vEnd === -1) return Parse.Short;
-  if (vEnd === -2 || valueLen > maxLen) return Parse.Bad;
-  const valueStart = vEnd;
+  v.end = 0;
+  // Lengths below 128 (one varint byte) take the inline path: the general reader keeps its
+  // result position in module state, which costs more than the rest of a short record's parse.
+  let keyLen: number;
+  let b = pos < end ? buf[pos]! : 0x80;
+  if (b < 0x80 && b > 0) {
+    keyLen = b;
+    pos += 1 + b;
+  } else {
+    keyLen = readVarint(buf, pos, end);
+    if (vEnd === -1) return Parse.Short;
+    if (vEnd === -2 || keyLen === 0 || keyLen > maxLen) return Parse.Bad;
+    pos = vEnd + keyLen;
+  }
+  let valueLen: number;
+  let valueStart: number;
+  b = pos < end ? buf[pos]! : 0x80;
+  if (b < 0x80) {
+    valueLen = b;
+    valueStart = pos + 1;
+  } else {
+    valueLen = readVarint(buf, pos, end);
+    if (vEnd === -1) {
+      if (lowerBound) v.end = pos + 5;
+      return Parse.Short;
+    }
+    if (vEnd === -2 || valueLen > maxLen) return Parse.Bad;
+    valueStart = vEnd;
+  }
+  if (keyLen > maxLen || valueLen > maxLen) return Parse.Bad;
   const stop = valueStart + valueLen;
   if (stop + 4 > end) {
-    rec.end = stop + 4;
+    v.end = stop + 4;
     return Parse.Short;
   }
   const stored = (buf[stop]! | (buf[stop + 1]! << 8) | (buf[stop + 2]! << 16) | (buf[stop + 3]! << 24)) >>> 0;
   if (stored !== xxh32(buf, start, stop)) return Parse.Bad;
-  rec.keyStart = pos - keyLen;
-  rec.keyLen = keyLen;
-  rec.valueStart = valueStart;
-  rec.valueLen = valueLen;
-  rec.end = stop + 4;
+  v.keyStart = pos - keyLen;
+  v.keyLen = keyLen;
+  v.valueStart = valueStart;
+  v.valueLen = valueLen;
+  v.end = stop + 4;
   return Parse.Ok;
 }

@@ -9,21 +9,12 @@ const P3 = 0xc2b2ae3d;
 const P4 = 0x27d4eb2f;
 const P5 = 0x165667b1;
 
-function rotl(x: number, r: number): number {
-  return (x << r) | (x >>> (32 - r));
-}
-
-function read32(b: Uint8Array, i: number): number {
-  return b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24);
-}
-
-function round(acc: number, lane: number): number {
-  acc = (acc + Math.imul(lane, P2)) | 0;
-  acc = rotl(acc, 13);
-  return Math.imul(acc, P1);
-}
-
-/** XXH32 of `b[start, end)` with `seed`, as an unsigned 32-bit integer. */
+/**
+ * XXH32 of `b[start, end)` with `seed`, as an unsigned 32-bit integer. The rounds are written out
+ * with no helper calls: helpers inlined by the optimizer still carry call feedback, and a call site
+ * first reached after optimization (the 16-byte stripe loop, when short keys came first) deopts
+ * the function again and again (seen hundreds of times in one W4 run with --trace-deopt).
+ */
 export function xxh32(b: Uint8Array, start = 0, end = b.length, seed = 0): number {
   let i = start;
   const len = end - start;
@@ -34,26 +25,30 @@ export function xxh32(b: Uint8Array, start = 0, end = b.length, seed = 0): numbe
     let v3 = seed | 0;
     let v4 = (seed - P1) | 0;
     const limit = end - 16;
-    while (i <= limit) {
-      v1 = round(v1, read32(b, i));
-      v2 = round(v2, read32(b, i + 4));
-      v3 = round(v3, read32(b, i + 8));
-      v4 = round(v4, read32(b, i + 12));
+    do {
+      v1 = (v1 + Math.imul(b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24), P2)) | 0;
+      v1 = Math.imul((v1 << 13) | (v1 >>> 19), P1);
+      v2 = (v2 + Math.imul(b[i + 4]! | (b[i + 5]! << 8) | (b[i + 6]! << 16) | (b[i + 7]! << 24), P2)) | 0;
+      v2 = Math.imul((v2 << 13) | (v2 >>> 19), P1);
+      v3 = (v3 + Math.imul(b[i + 8]! | (b[i + 9]! << 8) | (b[i + 10]! << 16) | (b[i + 11]! << 24), P2)) | 0;
+      v3 = Math.imul((v3 << 13) | (v3 >>> 19), P1);
+      v4 = (v4 + Math.imul(b[i + 12]! | (b[i + 13]! << 8) | (b[i + 14]! << 16) | (b[i + 15]! << 24), P2)) | 0;
+      v4 = Math.imul((v4 << 13) | (v4 >>> 19), P1);
       i += 16;
-    }
-    h = (rotl(v1, 1) + rotl(v2, 7) + rotl(v3, 12) + rotl(v4, 18)) | 0;
+    } while (i <= limit);
+    h = (((v1 << 1) | (v1 >>> 31)) + ((v2 << 7) | (v2 >>> 25)) + ((v3 << 12) | (v3 >>> 20)) + ((v4 << 18) | (v4 >>> 14))) | 0;
   } else {
     h = (seed + P5) | 0;
   }
   h = (h + len) | 0;
   while (i + 4 <= end) {
-    h = (h + Math.imul(read32(b, i), P3)) | 0;
-    h = Math.imul(rotl(h, 17), P4);
+    h = (h + Math.imul(b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24), P3)) | 0;
+    h = Math.imul((h << 17) | (h >>> 15), P4);
     i += 4;
   }
   while (i < end) {
     h = (h + Math.imul(b[i]!, P5)) | 0;
-    h = Math.imul(rotl(h, 11), P1);
+    h = Math.imul((h << 11) | (h >>> 21), P1);
     i++;
   }
   h ^= h >>> 15;
