@@ -1,13 +1,13 @@
 // Why: issue 9's claim is about tails, not averages — a set that triggers a merge must not pay
 // for it. This bench times every single set of W3 (load of 1M distinct keys) followed by W1 (1M
 // sets over 100K keys) on one store at default parameters, once with background and once with
-// foreground merges, in the same process, and prints p50/p99/p99.9/max set latency, throughput
-// and the longest merge of each run. It also measures the one step an incremental (bounded
-// steps on the main thread) design could not split: sealing the largest run (Bloom filter, index,
-// fsync). Results go to bench/results/merge-latency.md.
+// foreground merges, for each log-structured engine, in the same process, and prints
+// p50/p99/p99.9/max set latency, throughput and the longest merge of each run. For the LSM it also
+// measures the one step an incremental (bounded steps on the main thread) design could not split:
+// sealing the largest run (Bloom filter, index, fsync). Results go to bench/results/merge-latency.md.
 //
-//   npx tsx bench/merge-latency.ts                         # lsm, 1M + 1M
-//   npx tsx bench/merge-latency.ts --engine appendlog      # any engine taking merges: 'background' | 'foreground'
+//   npx tsx bench/merge-latency.ts                         # lsm, appendlog, hybridlog; 1M + 1M
+//   npx tsx bench/merge-latency.ts --engine appendlog      # one engine (or a comma-separated list)
 //   npx tsx bench/merge-latency.ts --keys 200000 --ops 200000 --out /tmp/x.md
 
 import fs from 'node:fs';
@@ -22,7 +22,8 @@ function arg(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
-const ENGINE = arg('engine') ?? 'lsm';
+const ENGINES = (arg('engine') ?? 'lsm,appendlog,hybridlog').split(',');
+let ENGINE = ENGINES[0]!;
 const KEYS = Number(arg('keys') ?? 1_000_000);
 const OPS = Number(arg('ops') ?? 1_000_000);
 const HOT_KEYS = 100_000;
@@ -131,7 +132,8 @@ function sealCost(records: number): { writeMs: number; finishMs: number } {
 const us = (n: number): string => (n >= 1000 ? `${(n / 1000).toFixed(1)} ms` : `${n.toFixed(1)} µs`);
 const int = (n: number): string => Math.round(n).toLocaleString('en-US');
 
-async function main(): Promise<void> {
+/** Runs both modes on ENGINE; returns its report section and appends its row to `summary`. */
+async function engineSection(summary: string[]): Promise<string[]> {
   const results: RunResult[] = [];
   // Warm-up (not reported): JIT and worker start-up must not count against the first mode run.
   for (const m of MODES) await runMode(m, Math.min(KEYS, 100_000), Math.min(OPS, 100_000));
@@ -141,7 +143,7 @@ async function main(): Promise<void> {
   }
   const seal = ENGINE === 'lsm' ? sealCost(KEYS) : null;
   const lines = [
-    `# Set latency with background vs foreground merges (${ENGINE}), ${new Date().toISOString().slice(0, 16)}Z`,
+    `## ${ENGINE}`,
     '',
     `Node ${process.version}, ${process.platform}/${process.arch}, ${os.cpus().length} cores (shared with other jobs). W3: ${int(KEYS)} distinct 8-byte keys loaded once; then W1: ${int(OPS)} sets over ${int(HOT_KEYS)} keys, uniform; 32-byte values, seed 42; default engine parameters except \`merges\`; one store per mode, modes run one after the other in one process. Every set timed with performance.now(). Command: \`npx tsx bench/merge-latency.ts ${process.argv.slice(2).join(' ')}\``,
     '',
@@ -158,7 +160,8 @@ async function main(): Promise<void> {
   for (const r of results) {
     const e = r.engine;
     const n = (k: string): number => Number(e[k] ?? NaN);
-    lines.push(`| ${r.mode} | ${e.flushes ?? '?'} | ${n('flushMsMax').toFixed(0)} ms | ${e.flushStalls ?? '–'} (${n('flushStallMs').toFixed(0)} ms) | ${e.merges ?? '?'} | ${n('mergeMsMax').toFixed(0)} ms | ${n('mergeMsTotal').toFixed(0)} ms | ${e.mergeStalls ?? '–'} | ${n('mergeStallMs').toFixed(0)} ms | ${r.drainMs.toFixed(0)} ms | ${int(r.opsPerSecDrained)} | ${JSON.stringify(e.runsPerLevel ?? '?')} |`);
+    const ms = (k: string): string => (e[k] === undefined ? '–' : `${n(k).toFixed(0)} ms`);
+    lines.push(`| ${r.mode} | ${e.flushes ?? e.seals ?? '?'} | ${ms('flushMsMax')} | ${e.flushStalls ?? '–'} (${ms('flushStallMs')}) | ${e.merges ?? '?'} | ${n('mergeMsMax').toFixed(0)} ms | ${n('mergeMsTotal').toFixed(0)} ms | ${e.mergeStalls ?? '–'} | ${n('mergeStallMs').toFixed(0)} ms | ${r.drainMs.toFixed(0)} ms | ${int(r.opsPerSecDrained)} | ${JSON.stringify(e.runsPerLevel ?? e.filesPerLevel ?? '?')} |`);
   }
   const bg = results.find((r) => r.mode === 'background');
   const fg = results.find((r) => r.mode === 'foreground');
@@ -170,21 +173,43 @@ async function main(): Promise<void> {
     const thrDrained = bg.opsPerSecDrained / fg.opsPerSecDrained;
     lines.push(
       '',
-      '## Targets (issue 9)',
+      `### Targets (issue 9), ${ENGINE}`,
       '',
       `- background max single set ≤ 5% of the largest background merge: ${us(bg.all.max)} / ${bgMerge.toFixed(0)} ms = **${(100 * maxShare).toFixed(1)}%** — ${maxShare <= 0.05 ? 'met' : 'NOT met'}`,
       `- background p99.9 ≥ 10× lower than foreground: ${us(fg.all.p999)} / ${us(bg.all.p999)} = **${tail.toFixed(1)}×** — ${tail >= 10 ? 'met' : 'NOT met'}`,
       `- background throughput not lower: **${thr.toFixed(2)}×** foreground over the sets, ${thrDrained.toFixed(2)}× counting the wait for running merges — ${thr >= 1 && thrDrained >= 1 ? 'met' : 'NOT met'}`,
     );
+    summary.push(`| ${ENGINE} | ${us(bg.all.max)} vs ${us(fg.all.max)} | ${bgMerge.toFixed(0)} ms | ${(100 * maxShare).toFixed(1)}% ${maxShare <= 0.05 ? 'met' : 'NOT met'} | ${us(bg.all.p999)} vs ${us(fg.all.p999)} = ${tail.toFixed(1)}× ${tail >= 10 ? 'met' : 'NOT met'} | ${thr.toFixed(2)}× / ${thrDrained.toFixed(2)}× ${thr >= 1 && thrDrained >= 1 ? 'met' : 'NOT met'} |`);
   }
   if (seal) {
     lines.push(
       '',
-      '## Why a worker thread rather than bounded steps',
+      '### Why a worker thread rather than bounded steps (lsm)',
       '',
       `Sealing a run of ${int(KEYS)} records — the size of the largest output above — took ${seal.finishMs.toFixed(0)} ms in \`RunWriter.finish\` (Bloom filter over all keys, index block, fsync, rename) after ${seal.writeMs.toFixed(0)} ms of record writing. A merge advanced in bounded steps on the main thread can spread the record writing over many sets, but this final step runs in one set unless the run format changes (filter built incrementally, fsync off-thread) — and every record of every merge would still cost main-thread time, so its throughput could not exceed the foreground row above (the same work, same thread, plus bookkeeping). The worker does all of it on the other core; the main thread only renames the sealed output and commits the new file set.`,
     );
   }
+  return lines;
+}
+
+async function main(): Promise<void> {
+  const summary: string[] = [];
+  const sections: string[] = [];
+  for (const e of ENGINES) {
+    ENGINE = e;
+    sections.push(...(await engineSection(summary)), '');
+  }
+  const lines = [
+    `# Set latency with background vs foreground merges (${ENGINES.join(', ')}), ${new Date().toISOString().slice(0, 16)}Z`,
+    '',
+    `Command: \`npx tsx bench/merge-latency.ts ${process.argv.slice(2).join(' ')}\`; load average at the end ${os.loadavg().map((x) => x.toFixed(1)).join(' / ')}.`,
+    '',
+    '| engine | max set: background vs foreground | largest background merge | max ≤ 5% of it | p99.9: background vs foreground (≥ 10× lower) | ops/s background ÷ foreground (sets / incl. drain) |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...summary,
+    '',
+    ...sections,
+  ];
   const table = lines.join('\n');
   console.log(table);
   fs.mkdirSync(path.dirname(OUT), { recursive: true });

@@ -17,7 +17,7 @@
 //                                      are unique), so a merge/flush never undoes a newer set
 //   hasLoc(h, loc)      → boolean      does the index point at `loc`? (a record is live iff so)
 //   deleteIf(h, loc)    → boolean      remove the entry at `loc`, if it is still there
-//   forEach(fn(loc, h)), size, bytes, capacity, clear(), reserve(n)
+//   forEach(fn(loc, h)), locsIn(lo, hi) → Float64Array, size, bytes, capacity, clear(), reserve(n)
 // A location is an opaque integer in [0, 2^53 - 1) chosen by the engine (see sealed-files.ts).
 //
 // Load factor: the table doubles when it would pass 3/4 full. Linear probing then averages ~2.5
@@ -197,6 +197,31 @@ export class HashIndex {
       const l = locs[i]!;
       if (l !== 0) fn(l - 1, hashes[i]!);
     }
+  }
+
+  /**
+   * The locations in [lo, hi), in table order: one sequential pass with sequential writes, so a
+   * merge collects the live records of its inputs in a few ms at 1M keys (scattering them into
+   * per-file bitmaps right here would cost a cache miss each: that is left to the merge worker).
+   */
+  locsIn(lo: number, hi: number): Float64Array {
+    const locs = this.locs;
+    const a = lo + 1;
+    const b = hi + 1;
+    let out = new Float64Array(Math.min(this.count, 1 << 16) + 16);
+    let n = 0;
+    for (let i = 0; i < locs.length; i++) {
+      const l = locs[i]!;
+      if (l >= a && l < b) {
+        if (n === out.length) {
+          const bigger = new Float64Array(Math.min(out.length * 2, this.count + 16));
+          bigger.set(out);
+          out = bigger;
+        }
+        out[n++] = l - 1;
+      }
+    }
+    return out.subarray(0, n);
   }
 
   /** Grows the table now so that `n` entries fit without another doubling (e.g. before a bulk load). */

@@ -30,19 +30,23 @@ export interface CommonOptions {
 /** Tuning parameters of every engine, keyed by engine name. */
 export interface EngineParamsByName {
   memonly: Record<never, never>;
-  appendlog: { maxRunsPerLevel?: number; thresholdBytes?: number; compaction?: boolean };
-  hybridlog: { maxRunsPerLevel?: number; memSegmentBytes?: number; roLagBytes?: number; flushIntervalBytes?: number };
+  appendlog: { maxRunsPerLevel?: number; thresholdBytes?: number; compaction?: boolean; blockCacheBytes?: number } & MergeOptions;
+  hybridlog: { maxRunsPerLevel?: number; memSegmentBytes?: number; roLagBytes?: number; flushIntervalBytes?: number } & MergeOptions;
   lsm: {
     maxRunsPerLevel?: number;
     memtableBytesLimit?: number;
     densityFactor?: number;
     bloomFalsePositiveRate?: number;
     wal?: boolean;
-    /** 'background' (default): merges run in a worker thread; 'foreground': inside the set that fills a level. */
-    merges?: 'background' | 'foreground';
-    /** Runs a level may reach while merges catch up before a set waits for them (default 4 × maxRunsPerLevel). */
-    maxRunsBeforeStall?: number;
-  };
+  } & MergeOptions;
+}
+
+/** Merge options of the log-structured engines (LSM, AppendLog, HybridLog). */
+export interface MergeOptions {
+  /** 'background' (default): merges run in a worker thread; 'foreground': inside the set that fills a level. */
+  merges?: 'background' | 'foreground';
+  /** Files (runs) a level may reach while merges catch up before a set waits for them (default 4 × maxRunsPerLevel). */
+  maxRunsBeforeStall?: number;
 }
 
 /** Name of a built-in engine. */

@@ -3,8 +3,8 @@
 // a job's completion is a flag in shared memory (polled by every set at the cost of one atomic
 // load, or waited on with Atomics.wait when a set must stall), and its result is picked up with
 // receiveMessageOnPort. No result is ever delivered by an event handler, so nothing is installed
-// behind the engine's back (during a restore, say). Two workers per process — one for merges, one
-// for memtable flushes — serve every store; they are unref'd, so they never keep a process alive,
+// behind the engine's back (during a restore, say). One worker per kind of job per process — LSM
+// merges, LSM memtable flushes, hash-engine merges — serves every store; they are unref'd, so they never keep a process alive,
 // and each starts on its first job.
 //
 // The worker file is TypeScript in the source tree and JavaScript in dist/: a small bootstrap
@@ -13,7 +13,7 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel, type MessagePort, Worker, receiveMessageOnPort } from 'node:worker_threads';
-import { FLAG_DONE, FLAG_SLOTS, FLAG_STOP, type JobSpec, type MergeJobMessage, type MergeJobResult, type PauseMessage } from './merge-protocol.js';
+import { FLAG_DONE, FLAG_SLOTS, FLAG_STOP, type JobSpec, type MergeJobMessage, type MergeJobResult, type PauseMessage } from './worker-protocol.js';
 
 /** Slot of the pool's shared state set to 1 when the worker could not start. */
 const POOL_DEAD = 0;
@@ -35,17 +35,24 @@ const state = new Int32Array(workerData.state);
 interface Pool {
   worker: Worker;
   state: Int32Array;
-  live: Set<MergeTicket>;
+  live: Set<MergeTicket<JobSpec>>;
   onDeath: () => void;
 }
 
 /**
  * One worker per kind of job: a flush must not queue behind a merge of big runs (the next
- * memtable fills in a fraction of a second, a big merge takes seconds).
+ * memtable fills in a fraction of a second, a big merge takes seconds), and the hash engines'
+ * merges do not queue behind the LSM's.
  */
-const pools: Record<JobSpec['kind'], Pool | null> = { merge: null, flush: null };
+const pools: Record<PoolName, Pool | null> = { merge: null, flush: null, 'hash-merge': null };
 
-function poolFor(kind: JobSpec['kind']): Pool {
+/** The pool of a kind of job: a hash engine's seal jobs queue with its merges (a merge must not
+ * start on a file before the seal job that fsyncs it). */
+type PoolName = Exclude<JobSpec['kind'], 'hash-seal'>;
+const poolName = (kind: JobSpec['kind']): PoolName => (kind === 'hash-seal' ? 'hash-merge' : kind);
+
+function poolFor(jobKind: JobSpec['kind']): Pool {
+  const kind = poolName(jobKind);
   let p = pools[kind];
   if (p === null) {
     p = startPool();
@@ -68,7 +75,7 @@ const flushesRunning = new Int32Array(new SharedArrayBuffer(4));
 function startPool(): Pool {
   const self = import.meta.url;
   const fromSource = self.endsWith('.ts');
-  const entry = new URL(fromSource ? './merge-worker.ts' : './merge-worker.js', self).href;
+  const entry = new URL(fromSource ? './worker-main.ts' : './worker-main.js', self).href;
   // tsx's 'tsx/esm/api' (import condition) sits next to 'tsx/esm', which has no conditions.
   const tsx = fromSource ? new URL('./api/index.mjs', pathToFileURL(createRequire(self).resolve('tsx/esm'))).href : null;
   const state = new Int32Array(new SharedArrayBuffer(4));
@@ -88,14 +95,16 @@ function startPool(): Pool {
 }
 
 /** Hands a merge or a flush to its worker thread; the ticket tracks it. */
-export function startJob(spec: JobSpec): MergeTicket {
+export function startJob<S extends JobSpec>(spec: S): MergeTicket<S> {
   const pool = poolFor(spec.kind);
   const { port1, port2 } = new MessageChannel();
   const flags = new SharedArrayBuffer(4 * FLAG_SLOTS);
   const t = new MergeTicket(spec, port1, new Int32Array(flags), pool);
   const msg: MergeJobMessage = { spec, flags, port: port2 };
   const transfer: Array<MessagePort | ArrayBuffer> = [port2];
-  if (spec.kind === 'flush') {
+  if (spec.kind === 'hash-merge') {
+    transfer.push(spec.live.buffer as ArrayBuffer);
+  } else if (spec.kind === 'flush') {
     const e = spec.entries;
     transfer.push(e.keys.buffer as ArrayBuffer, e.keyEnds.buffer as ArrayBuffer, e.values.buffer as ArrayBuffer, e.valueOffs.buffer as ArrayBuffer, e.valueLens.buffer as ArrayBuffer);
   }
@@ -105,12 +114,14 @@ export function startJob(spec: JobSpec): MergeTicket {
 
 /**
  * Test hook: holds the worker (jobs queue up behind it, as behind a long merge) until the
- * returned function is called. Always call it — a held worker never finishes a merge.
+ * returned function is called, or — with `maxMs` — until that many milliseconds have passed (so a
+ * test can make a set stall on a merge that finishes without the blocked main thread's help).
+ * Always call the returned function: a held worker never finishes a merge.
  */
-export function holdMergeWorker(kind: JobSpec['kind'] = 'merge'): () => void {
+export function holdMergeWorker(kind: JobSpec['kind'] = 'merge', maxMs?: number): () => void {
   const pool = poolFor(kind);
   const gate = new Int32Array(new SharedArrayBuffer(4));
-  const msg: PauseMessage = { pause: gate.buffer as SharedArrayBuffer };
+  const msg: PauseMessage = { pause: gate.buffer as SharedArrayBuffer, maxMs };
   pool.worker.postMessage(msg);
   return () => {
     Atomics.store(gate, 0, 1);
@@ -119,13 +130,13 @@ export function holdMergeWorker(kind: JobSpec['kind'] = 'merge'): () => void {
 }
 
 /** A merge running (or queued) in the worker. All methods are synchronous. */
-export class MergeTicket {
+export class MergeTicket<S extends JobSpec = JobSpec> {
   private result: MergeJobResult | null = null;
 
   /** @internal use startMerge() */
   constructor(
     /** What is being merged or flushed. */
-    readonly spec: JobSpec,
+    readonly spec: S,
     private readonly port: MessagePort,
     private readonly flags: Int32Array,
     private readonly pool: Pool,

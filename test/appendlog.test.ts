@@ -30,7 +30,8 @@ function records(pairs: Array<[string, string]>): Uint8Array {
 /** A SealedFiles + HashIndex pair over `dir`, with a matcher reading keys from the files. */
 function harness(dir: string, maxRunsPerLevel = 2): { sf: SealedFiles; index: HashIndex; gen: { n: number } } {
   const gen = { n: 100 };
-  const sf = new SealedFiles({ dir, ext: 'log', maxRunsPerLevel, maxLen: 1 << 20, nextGeneration: () => gen.n++ });
+  // Foreground: these tests drive merges and hints step by step (background: test/hash-background.test.ts).
+  const sf = new SealedFiles({ dir, ext: 'log', maxRunsPerLevel, maxLen: 1 << 20, nextGeneration: () => gen.n++, merges: 'foreground' });
   const matcher: KeyMatcher = { keyEquals: (l, k) => sf.keyEquals(l, k) };
   return { sf, index: new HashIndex(matcher), gen };
 }

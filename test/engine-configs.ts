@@ -44,21 +44,27 @@ export const ENGINE_CONFIGS: EngineConfig[] = [
     options: { engine: 'appendlog' },
     keepsUnsnapshottedOnClose: true,
     durableSets: true,
-    invalidParams: [{ memtableBytesLimit: 10 }, { maxRunsPerLevel: 1 }, { thresholdBytes: 63 }, { thresholdBytes: 1.5 }, { thresholdBytes: -1 }, { compaction: 'yes' }],
+    invalidParams: [{ memtableBytesLimit: 10 }, { maxRunsPerLevel: 1 }, { thresholdBytes: 63 }, { thresholdBytes: 1.5 }, { thresholdBytes: -1 }, { compaction: 'yes' }, { merges: 'later' }, { maxRunsPerLevel: 3, maxRunsBeforeStall: 2 }],
   },
-  // Tiny segments and fan-in: a seal every few sets, cascading merges within a few hundred ops.
-  { label: 'appendlog-tiny', options: { engine: 'appendlog', thresholdBytes: 256, maxRunsPerLevel: 2 }, keepsUnsnapshottedOnClose: true, durableSets: true, crash: true },
-  // Thesis §3.3: each sealed segment is garbage-collected right away.
-  { label: 'appendlog-compaction', options: { engine: 'appendlog', thresholdBytes: 512, maxRunsPerLevel: 3, compaction: true }, keepsUnsnapshottedOnClose: true, durableSets: true },
+  // Tiny segments and fan-in: a seal every few sets, cascading merges within a few hundred ops;
+  // background merges (the default) are in flight across sets, gets, snapshots, restores and
+  // reopens, and with the stall limit at the fan-in sets wait for them often.
+  { label: 'appendlog-tiny', options: { engine: 'appendlog', thresholdBytes: 256, maxRunsPerLevel: 2, maxRunsBeforeStall: 2 }, keepsUnsnapshottedOnClose: true, durableSets: true, crash: true },
+  // Thesis §3.3: each sealed segment is garbage-collected right away; merges in the foreground,
+  // as in the thesis.
+  { label: 'appendlog-compaction', options: { engine: 'appendlog', thresholdBytes: 512, maxRunsPerLevel: 3, compaction: true, merges: 'foreground' }, keepsUnsnapshottedOnClose: true, durableSets: true },
   {
     label: 'hybridlog',
     options: { engine: 'hybridlog', memSegmentBytes: 4 * 1024 * 1024 },
     keepsUnsnapshottedOnClose: true,
-    invalidParams: [{ thresholdBytes: 10 }, { maxRunsPerLevel: 1 }, { memSegmentBytes: 100, roLagBytes: 60, flushIntervalBytes: 40 }, { roLagBytes: 0 }, { memSegmentBytes: -1 }, { memSegmentBytes: 2 ** 40 }, { flushIntervalBytes: 'big' }],
+    invalidParams: [{ thresholdBytes: 10 }, { maxRunsPerLevel: 1 }, { memSegmentBytes: 100, roLagBytes: 60, flushIntervalBytes: 40 }, { roLagBytes: 0 }, { memSegmentBytes: -1 }, { memSegmentBytes: 2 ** 40 }, { flushIntervalBytes: 'big' }, { merges: true }, { maxRunsBeforeStall: 0 }],
   },
   // A ring of a few records: in-place updates, read-copy-update appends, flushes every few sets,
   // values larger than the ring (written straight to a file) and cascading merges.
-  { label: 'hybridlog-tiny', options: { engine: 'hybridlog', memSegmentBytes: 600, roLagBytes: 200, flushIntervalBytes: 150, maxRunsPerLevel: 2 }, keepsUnsnapshottedOnClose: true, crash: true },
+  // Background merges in flight, sets stalling on them at the fan-in (as appendlog-tiny).
+  { label: 'hybridlog-tiny', options: { engine: 'hybridlog', memSegmentBytes: 600, roLagBytes: 200, flushIntervalBytes: 150, maxRunsPerLevel: 2, maxRunsBeforeStall: 2 }, keepsUnsnapshottedOnClose: true, crash: true },
+  // The same geometry with the set that fills a level merging it.
+  { label: 'hybridlog-fg', options: { engine: 'hybridlog', memSegmentBytes: 600, roLagBytes: 200, flushIntervalBytes: 150, maxRunsPerLevel: 2, merges: 'foreground' }, keepsUnsnapshottedOnClose: true },
 ];
 
 /**

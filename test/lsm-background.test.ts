@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DirReplica, open, type OpenOptions, type SnapStore } from '../src/index.js';
-import { holdMergeWorker } from '../src/lsm/merge-pool.js';
+import { holdMergeWorker } from '../src/worker-pool.js';
 import { b, hex, pattern } from './helpers/bytes.js';
 import { tmpDir } from './helpers/tmp.js';
 

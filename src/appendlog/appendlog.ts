@@ -9,10 +9,13 @@
 //
 // Memory: the index (~25 B per key at 1M keys), plus the active segment's bytes and the last
 // sealed segment's bytes (each ~thresholdBytes), which make the key compares of updates to
-// recently written keys memory compares instead of disk reads.
+// recently written keys memory compares instead of disk reads; plus the block cache of sealed-file
+// reads (`blockCacheBytes`, src/block-cache.ts), which does the same for older keys.
 //
-// Merges run inside the set() that seals a segment, and inside snapshot(); `runDueMerges` is the
-// one place that triggers them, so moving them to the background later touches only it.
+// Merges (sealed-files.ts mergeStep) run in a worker thread by default: the set after a seal
+// starts the due one, every set polls it while it runs (one atomic load) and re-points a bounded
+// slice of the index once it is done. With `merges: 'foreground'` they run inside the set after
+// a seal, and inside snapshot(), as in the thesis. `runDueMerges` is the one place that drives them.
 
 import path from 'node:path';
 import type { Engine, EngineContext, EngineDefinition, EngineStats, FileSet } from '../engine.js';
@@ -70,6 +73,9 @@ export class AppendLogEngine implements Engine, KeyMatcher {
       maxRunsPerLevel: p.maxRunsPerLevel,
       maxLen: this.maxLen,
       nextGeneration: () => ctx.nextGeneration(),
+      merges: p.merges,
+      maxRunsBeforeStall: p.maxRunsBeforeStall,
+      blockCacheBytes: p.blockCacheBytes,
     });
   }
 
@@ -133,6 +139,9 @@ export class AppendLogEngine implements Engine, KeyMatcher {
 
   set(key: Uint8Array, value: Uint8Array): void {
     if (this.commitPending) this.commit();
+    // Merges advance before this set's own work, so the set that seals a segment does not also
+    // start the merge the seal made due (each costs a scan or an fsync: spread them over two sets).
+    if (this.mergeWanted || this.sealed.mergeRunning) this.runDueMerges();
     const h = hashKey(key);
     if (value.length === 0) {
       // Deleting an absent key hides nothing on disk: no tombstone. (get may read and throw first.)
@@ -152,14 +161,15 @@ export class AppendLogEngine implements Engine, KeyMatcher {
         throw e;
       }
     }
-    if (this.mergeWanted) this.runDueMerges();
   }
 
   async checkpoint(): Promise<FileSet> {
     if (this.commitPending) this.commit();
     if (this.active !== null && (this.active.size > 0 || this.active.broken)) this.seal();
     else if (this.active !== null) this.dropEmptyActive();
-    if (this.mergeWanted) this.runDueMerges();
+    // Background merges advance only in set(): a snapshot takes the file set as it stands (a
+    // running merge's inputs), and two snapshots with no set between push nothing the second time.
+    if (this.mergeWanted && this.p.merges === 'foreground') this.runDueMerges();
     const meta: AppendLogMeta = { format: 1, files: this.sealed.meta(), active: null };
     return { files: this.sealed.names(), meta: meta as unknown as Record<string, unknown> };
   }
@@ -169,11 +179,12 @@ export class AppendLogEngine implements Engine, KeyMatcher {
   }
 
   memoryBytes(): number {
-    return this.index.bytes + (this.active?.buf.length ?? 0) + (this.recent?.buf.length ?? 0) + (this.spare?.length ?? 0);
+    return this.index.bytes + (this.active?.buf.length ?? 0) + (this.recent?.buf.length ?? 0) + (this.spare?.length ?? 0) + this.sealed.cacheBytes;
   }
 
   stats(): EngineStats {
     const s = this.sealed.stats();
+    const cache = this.sealed.cacheStats();
     const activeBytes = this.active?.size ?? 0;
     return {
       liveKeys: this.index.size,
@@ -192,7 +203,16 @@ export class AppendLogEngine implements Engine, KeyMatcher {
       diskKeyCompares: this.counters.diskKeyCompares,
       hintsLoaded: s.hintsLoaded,
       filesScanned: s.filesScanned,
+      mergeInFlight: s.mergeInFlight,
+      mergeStalls: s.mergeStalls,
+      mergeStallMs: s.mergeStallMs,
+      mergeMsMax: s.mergeMsMax,
+      mergeMsTotal: s.mergeMsTotal,
       activeRecordsReplayed: this.counters.activeRecordsReplayed,
+      blockCacheBytes: cache?.bytes ?? 0,
+      blockCacheHits: cache?.hits ?? 0,
+      blockCacheMisses: cache?.misses ?? 0,
+      blockCacheBypasses: cache?.bypasses ?? 0,
     };
   }
 
@@ -252,8 +272,10 @@ export class AppendLogEngine implements Engine, KeyMatcher {
       this.dropEmptyActive();
       return;
     }
-    const name = a.seal(this.ctx.dir, a.broken ? this.newName(0) : a.name);
-    this.sealed.add(name, 0, a.slot, a.buf.subarray(0, a.size));
+    // With background merges the fsync is the worker's (sealed-files.ts add): not the caller's wait.
+    const sync = this.p.merges === 'foreground';
+    const name = a.seal(this.ctx.dir, a.broken ? this.newName(0) : a.name, sync);
+    this.sealed.add(name, 0, a.slot, a.buf.subarray(0, a.size), !sync);
     a.close();
     this.active = null;
     // The older recent buffer is recycled for the next segment (if it is the usual size).
@@ -288,7 +310,7 @@ export class AppendLogEngine implements Engine, KeyMatcher {
         this.sealed.compact(this.recent.name, this.index);
         changed = true;
       }
-      changed = this.sealed.mergeDue(this.index) || changed;
+      changed = this.sealed.mergeStep(this.index) || changed;
       if (changed) this.commit();
     } catch (e) {
       this.counters.mergeFailures++;

@@ -2,20 +2,25 @@
 // out-of-range value fails open() with InvalidArgumentError before any file is touched, and the
 // defaults are written down once (docs/FORMAT.md, "AppendLog").
 
+import { type MergeParams, mergeParams } from '../merge-params.js';
+import { BLOCK_BYTES } from '../block-cache.js';
+import { InvalidArgumentError } from '../errors.js';
 import { bool, checkKnownParams, positiveInt } from '../validate.js';
 
 /** The checked tuning parameters of the AppendLog engine. */
-export interface AppendLogParams {
+export interface AppendLogParams extends MergeParams {
   /** Sealed files a level may hold; when a level reaches it, they merge into one of the next level. */
   maxRunsPerLevel: number;
   /** Bytes of records per segment; a segment that would pass it is sealed and a new one started. */
   thresholdBytes: number;
   /** Garbage-collect each segment right after it is sealed (thesis §3.3); off by default. */
   compaction: boolean;
+  /** Bytes of the cache of 512-byte blocks of sealed files (src/block-cache.ts); 0 = no cache. */
+  blockCacheBytes: number;
 }
 
 /** Names accepted by the AppendLog engine (keep in sync with EngineParamsByName['appendlog']). */
-export const APPENDLOG_PARAM_NAMES = ['maxRunsPerLevel', 'thresholdBytes', 'compaction'] as const;
+export const APPENDLOG_PARAM_NAMES = ['maxRunsPerLevel', 'thresholdBytes', 'compaction', 'merges', 'maxRunsBeforeStall', 'blockCacheBytes'] as const;
 
 /**
  * Defaults, measured on W1 (1M uniform sets over 100K keys, 46-byte records; bench/appendlog-claims.ts
@@ -24,20 +29,34 @@ export const APPENDLOG_PARAM_NAMES = ['maxRunsPerLevel', 'thresholdBytes', 'comp
  * compares need no disk read, while disk after W1 stays at ~2.8× the live data (8 MiB: 5.5×, as
  * the active segment alone is then ~1.7× this live set). maxRunsPerLevel = 3 (the thesis' value).
  */
-export const APPENDLOG_DEFAULTS: Readonly<AppendLogParams> = {
+export const APPENDLOG_DEFAULTS: Readonly<Omit<AppendLogParams, 'maxRunsBeforeStall'>> = {
   maxRunsPerLevel: 3,
   thresholdBytes: 4 * 1024 * 1024,
   compaction: false,
+  merges: 'background',
+  // 16 MiB: holds all sealed files of W1's 100K keys (the key compares of updates then read no
+  // disk) and ~40% of W4's 1M keys; allocated on the first read of a sealed file.
+  blockCacheBytes: 16 * 1024 * 1024,
 };
 
 /** Checks raw options and fills defaults; throws InvalidArgumentError. */
 export function appendLogParams(raw: Record<string, unknown>): AppendLogParams {
   checkKnownParams('appendlog', raw, APPENDLOG_PARAM_NAMES);
+  // 1 would make every seal cascade without end: a level of one file would always be "full".
+  const maxRunsPerLevel = positiveInt(raw, 'maxRunsPerLevel', APPENDLOG_DEFAULTS.maxRunsPerLevel, 2);
   return {
-    // 1 would make every seal cascade without end: a level of one file would always be "full".
-    maxRunsPerLevel: positiveInt(raw, 'maxRunsPerLevel', APPENDLOG_DEFAULTS.maxRunsPerLevel, 2),
+    maxRunsPerLevel,
     // Below 64 bytes almost every record would seal a segment of its own.
     thresholdBytes: positiveInt(raw, 'thresholdBytes', APPENDLOG_DEFAULTS.thresholdBytes, 64),
     compaction: bool(raw, 'compaction', APPENDLOG_DEFAULTS.compaction),
+    blockCacheBytes: blockCacheBytes(raw),
+    ...mergeParams(raw, maxRunsPerLevel),
   };
+}
+
+/** 0 (no cache) or at least one 512-byte block; rounded down to whole blocks by the cache. */
+function blockCacheBytes(raw: Record<string, unknown>): number {
+  const v = positiveInt(raw, 'blockCacheBytes', APPENDLOG_DEFAULTS.blockCacheBytes, 0);
+  if (v !== 0 && v < BLOCK_BYTES) throw new InvalidArgumentError(`blockCacheBytes must be 0 (no cache) or >= ${BLOCK_BYTES}, got ${v}`);
+  return v;
 }

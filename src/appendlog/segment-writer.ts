@@ -118,15 +118,16 @@ export class ActiveSegment {
   }
 
   /**
-   * Makes the segment immutable and durable; returns the sealed file's name: the same file after
-   * an fsync, or — if broken — `copyName`, a fresh file holding exactly the whole records.
+   * Makes the segment immutable (and durable, with `sync`); returns the sealed file's name: the
+   * same file (after an fsync), or — if broken — `copyName`, a fresh file holding exactly the
+   * whole records (always fsynced).
    */
-  seal(dir: string, copyName: string): string {
+  seal(dir: string, copyName: string, sync = true): string {
     if (this.broken) {
       writeSealedFileSync(path.join(dir, copyName), [this.buf.subarray(0, this.size)]);
       return copyName;
     }
-    fsyncSync(this.fd);
+    if (sync) fsyncSync(this.fd);
     return this.name;
   }
 

@@ -104,7 +104,7 @@ export class HybridLogEngine implements Engine, KeyMatcher {
   private moveFrom = new Float64Array(1024);
   private moveTo = new Float64Array(1024);
   private closed = false;
-  private readonly counters = { inPlaceUpdates: 0, appends: 0, flushes: 0, bytesFlushed: 0, recordsFlushed: 0, directWrites: 0 };
+  private readonly counters = { inPlaceUpdates: 0, appends: 0, flushes: 0, bytesFlushed: 0, recordsFlushed: 0, directWrites: 0, mergeFailures: 0 };
 
   constructor(private readonly ctx: EngineContext, private readonly p: HybridLogParams) {
     this.ring = new RingBuffer(p.memSegmentBytes);
@@ -115,6 +115,8 @@ export class HybridLogEngine implements Engine, KeyMatcher {
       maxRunsPerLevel: p.maxRunsPerLevel,
       maxLen: Math.max(65_535, ctx.maxValueBytes, DEFAULT_MAX_VALUE_BYTES),
       nextGeneration: () => ctx.nextGeneration(),
+      merges: p.merges,
+      maxRunsBeforeStall: p.maxRunsBeforeStall,
     });
   }
 
@@ -138,6 +140,7 @@ export class HybridLogEngine implements Engine, KeyMatcher {
   }
 
   set(key: Uint8Array, value: Uint8Array): void {
+    if (this.files.mergeRunning) this.stepMerges();
     const ring = this.ring;
     const h = hashKey(key);
     const l = this.index.get(key, h);
@@ -263,10 +266,24 @@ export class HybridLogEngine implements Engine, KeyMatcher {
     if (n > 0) this.afterNewFile();
   }
 
-  /** Commits the new file, runs the merges it made due, and commits their result. */
+  /** Commits the new file, starts (or runs, in foreground mode) the merges it made due. */
   private afterNewFile(): void {
     this.commit();
-    if (this.files.mergeDue(this.index)) this.commit();
+    this.stepMerges();
+  }
+
+  /**
+   * Advances merges (sealed-files.ts mergeStep) and commits what they changed. A failed merge is
+   * counted (and reported if corruption), not thrown: the set that ran it changed nothing on disk,
+   * and the inputs stay in place for the next attempt.
+   */
+  private stepMerges(): void {
+    try {
+      if (this.files.mergeStep(this.index)) this.commit();
+    } catch (e) {
+      this.counters.mergeFailures++;
+      if (e instanceof CorruptionError) this.ctx.onCorruption?.(e);
+    }
   }
 
   private growMoves(): void {
@@ -345,6 +362,11 @@ export class HybridLogEngine implements Engine, KeyMatcher {
       bytesMergedOut: f.bytesMergedOut,
       hintsLoaded: f.hintsLoaded,
       filesScanned: f.filesScanned,
+      mergeInFlight: f.mergeInFlight,
+      mergeStalls: f.mergeStalls,
+      mergeStallMs: f.mergeStallMs,
+      mergeMsMax: f.mergeMsMax,
+      mergeMsTotal: f.mergeMsTotal,
     };
   }
 

@@ -3,10 +3,11 @@
 // file is touched, and the defaults are written down once (README, docs/FORMAT.md "HybridLog").
 
 import { InvalidArgumentError } from '../errors.js';
+import { type MergeParams, mergeParams } from '../merge-params.js';
 import { checkKnownParams, positiveInt } from '../validate.js';
 
 /** The checked tuning parameters of the HybridLog engine. */
-export interface HybridLogParams {
+export interface HybridLogParams extends MergeParams {
   /** Sealed files a level may hold; when a level reaches it, they merge into one of the next level. */
   maxRunsPerLevel: number;
   /** Bytes of the in-memory ring buffer (mutable + read-only regions). */
@@ -18,7 +19,7 @@ export interface HybridLogParams {
 }
 
 /** Names accepted by the HybridLog engine (keep in sync with EngineParamsByName['hybridlog']). */
-export const HYBRIDLOG_PARAM_NAMES = ['maxRunsPerLevel', 'memSegmentBytes', 'roLagBytes', 'flushIntervalBytes'] as const;
+export const HYBRIDLOG_PARAM_NAMES = ['maxRunsPerLevel', 'memSegmentBytes', 'roLagBytes', 'flushIntervalBytes', 'merges', 'maxRunsBeforeStall'] as const;
 
 /**
  * Defaults: a 64 MiB ring (W3's million 48-byte records spill; W1's hundred thousand fit), half of
@@ -26,21 +27,24 @@ export const HYBRIDLOG_PARAM_NAMES = ['maxRunsPerLevel', 'memSegmentBytes', 'roL
  * 16 MiB flushed per file (few, large sealed files; the rest of the ring is slack so a flush never
  * has to wait for room). 3 files per level, the thesis' value.
  */
-export const HYBRIDLOG_DEFAULTS: Readonly<HybridLogParams> = {
+export const HYBRIDLOG_DEFAULTS: Readonly<Omit<HybridLogParams, 'maxRunsBeforeStall'>> = {
   maxRunsPerLevel: 3,
   memSegmentBytes: 64 * 1024 * 1024,
   roLagBytes: 32 * 1024 * 1024,
   flushIntervalBytes: 16 * 1024 * 1024,
+  merges: 'background',
 };
 
 /** Checks raw options and fills defaults; throws InvalidArgumentError. */
 export function hybridLogParams(raw: Record<string, unknown>): HybridLogParams {
   checkKnownParams('hybridlog', raw, HYBRIDLOG_PARAM_NAMES);
+  const maxRunsPerLevel = positiveInt(raw, 'maxRunsPerLevel', HYBRIDLOG_DEFAULTS.maxRunsPerLevel, 2);
   const p: HybridLogParams = {
-    maxRunsPerLevel: positiveInt(raw, 'maxRunsPerLevel', HYBRIDLOG_DEFAULTS.maxRunsPerLevel, 2),
+    maxRunsPerLevel,
     memSegmentBytes: positiveInt(raw, 'memSegmentBytes', HYBRIDLOG_DEFAULTS.memSegmentBytes, 1),
     roLagBytes: positiveInt(raw, 'roLagBytes', HYBRIDLOG_DEFAULTS.roLagBytes, 1),
     flushIntervalBytes: positiveInt(raw, 'flushIntervalBytes', HYBRIDLOG_DEFAULTS.flushIntervalBytes, 1),
+    ...mergeParams(raw, maxRunsPerLevel),
   };
   // Defaults of the two regions shrink with a small explicit ring, so { memSegmentBytes: 1 MiB }
   // alone is valid; explicit values that do not fit are the caller's mistake and are reported.

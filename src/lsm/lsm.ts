@@ -15,7 +15,7 @@
 // `wal: true` every set is in the log before it returns, and a reopen replays the log on top of
 // the current runs: nothing acknowledged is lost.
 //
-// Merges (`merges: 'background'`, the default) run in a worker thread (merge-pool.ts): the main
+// Merges (`merges: 'background'`, the default) run in a worker thread (../worker-pool.ts): the main
 // thread hands over the names of a full level's runs and goes on serving sets and gets from them;
 // the worker writes the merged run under a temp name, seals and checks it. The next set that
 // finds the job done installs it: renames the output into place, swaps the run
@@ -40,8 +40,8 @@ import { DEFAULT_MAX_VALUE_BYTES } from '../validate.js';
 import { bloomHash } from './bloom-filter.js';
 import { renameSync } from '../io.js';
 import { mergeRuns } from './merge.js';
-import { type MergeTicket, startJob } from './merge-pool.js';
-import type { MergedRunParts } from './merge-protocol.js';
+import { type MergeTicket, startJob } from '../worker-pool.js';
+import type { FlushJobSpec, MergeJobSpec, MergedRunParts } from '../worker-protocol.js';
 import { Memtable, writeMemtable } from './memtable.js';
 import { type LsmParams, lsmParams } from './params.js';
 import { type ProbeCounters, RunReader } from './run-reader.js';
@@ -74,7 +74,7 @@ export interface LsmMeta {
 
 /** A background merge in flight: its worker ticket and the runs it replaces. */
 interface MergeJob {
-  ticket: MergeTicket;
+  ticket: MergeTicket<MergeJobSpec>;
   /** Level of the inputs (the output goes one level down). */
   level: number;
   inputs: RunReader[];
@@ -93,7 +93,7 @@ export class LsmEngine implements Engine {
    * as a level-0 run — gets read it until the run is installed — and the job doing it.
    */
   private imm: Memtable | null = null;
-  private immJob: MergeTicket | null = null;
+  private immJob: MergeTicket<FlushJobSpec> | null = null;
   /** A cleared memtable kept for the next swap (its arena is reused). */
   private spare: Memtable | null = null;
   private readonly asyncFlush: boolean;

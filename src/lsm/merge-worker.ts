@@ -5,27 +5,18 @@
 // and hands the index block to the main thread, which only renames, opens and installs. The same
 // worker code writes frozen memtables (flush jobs) in a second worker; merges pause while a flush
 // runs, since a set may be waiting for the flush and a merge never has a set waiting that soon.
+// The worker's message loop is ../worker-main.ts; this file is the LSM's jobs.
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { parentPort, workerData } from 'node:worker_threads';
-import { CorruptionError } from '../errors.js';
+import { workerData } from 'node:worker_threads';
 import { Memtable, writeMemtable } from './memtable.js';
-import { type MergedRun, MergeStopped, mergeRuns, type RunSource } from './merge.js';
-import {
-  FLAG_DONE,
-  FLAG_STOP,
-  type FlushJobSpec,
-  type MergeJobMessage,
-  type MergeJobResult,
-  type MergeJobSpec,
-  type MergedRunParts,
-  type WorkerMessage,
-} from './merge-protocol.js';
+import { type MergedRun, mergeRuns, type RunSource } from './merge.js';
+import { type FlushJobSpec, type JobOutcome, JobStopped, type MergeJobSpec, type MergedRunParts } from '../worker-protocol.js';
 import { RunReader } from './run-reader.js';
 import { RunWriter } from './run-writer.js';
 
-/** Flushes running in either worker (see merge-pool.ts): merges pause while there are any. */
+/** Flushes running in either worker (see ../worker-pool.ts): merges pause while there are any. */
 const flushesRunning = new Int32Array((workerData as { flushesRunning: SharedArrayBuffer }).flushesRunning);
 /** Milliseconds the current merge spent paused for flushes (not counted as merge time). */
 let pausedMs = 0;
@@ -57,18 +48,15 @@ function flushRun(s: FlushJobSpec): MergedRun | null {
   }
 }
 
-/** Runs one job to completion (or until asked to stop); never throws. */
-function runJob(m: MergeJobMessage): { result: MergeJobResult; transfer: ArrayBuffer[] } {
+/** Runs one LSM job (merge or flush); throws on failure (JobStopped when asked to stop). */
+export function runLsmJob(s: MergeJobSpec | FlushJobSpec, stop: () => boolean): JobOutcome {
   const t0 = performance.now();
-  const flags = new Int32Array(m.flags);
-  const stop = (): boolean => Atomics.load(flags, FLAG_STOP) !== 0;
-  const s = m.spec;
   const inputs: RunSource[] = [];
   pausedMs = 0;
   const flush = s.kind === 'flush';
   if (flush) Atomics.add(flushesRunning, 0, 1);
   try {
-    if (stop()) throw new MergeStopped();
+    if (stop()) throw new JobStopped();
     const out = flush ? flushRun(s) : mergeInputs(s, inputs, () => pauseForFlushes(stop));
     if (out === null) return { result: { ok: true, run: null, records: 0, ms: performance.now() - t0 }, transfer: [] };
     let run: MergedRunParts;
@@ -84,14 +72,6 @@ function runJob(m: MergeJobMessage): { result: MergeJobResult; transfer: ArrayBu
       throw e;
     }
     return { result: { ok: true, run, records: out.records, ms: performance.now() - t0 - pausedMs }, transfer: [run.block] };
-  } catch (e) {
-    const err = e as Error;
-    let corruption: { file: string; offset: number; detail: string } | null = null;
-    if (e instanceof CorruptionError) {
-      const prefix = `corruption in ${e.file}${e.offset >= 0 ? ` at offset ${e.offset}` : ''}: `;
-      corruption = { file: e.file, offset: e.offset, detail: err.message.startsWith(prefix) ? err.message.slice(prefix.length) : err.message };
-    }
-    return { result: { ok: false, stopped: e instanceof MergeStopped, message: String(err?.message ?? e), corruption, ms: performance.now() - t0 }, transfer: [] };
   } finally {
     if (flush) {
       Atomics.sub(flushesRunning, 0, 1);
@@ -120,18 +100,3 @@ function mergeInputs(s: MergeJobSpec, inputs: RunSource[], stop: () => boolean):
     shouldStop: stop,
   });
 }
-
-parentPort!.on('message', (msg: WorkerMessage) => {
-  if ('pause' in msg) {
-    const gate = new Int32Array(msg.pause);
-    while (Atomics.load(gate, 0) === 0) Atomics.wait(gate, 0, 0, 1000);
-    return;
-  }
-  const m = msg;
-  const { result, transfer } = runJob(m);
-  // Post first, then raise the flag: a main thread that sees the flag finds the message queued.
-  m.port.postMessage(result, transfer);
-  const flags = new Int32Array(m.flags);
-  Atomics.store(flags, FLAG_DONE, 1);
-  Atomics.notify(flags, FLAG_DONE);
-});

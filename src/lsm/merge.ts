@@ -10,6 +10,7 @@ import { Parse, parseRecord, rec } from '../record.js';
 import { compareBytes } from './key-compare.js';
 import { RunWriter, type WrittenRun } from './run-writer.js';
 import fs from 'node:fs';
+import { JobStopped } from '../worker-protocol.js';
 
 const CHUNK = 1 << 20;
 /** Records between two calls of a merge's shouldStop (a stop request, or a pause for a flush). */
@@ -22,12 +23,6 @@ export interface RunSource {
   readonly footer: { readonly dataEnd: number };
 }
 
-/** Thrown inside a merge whose `shouldStop` answered true; the output is discarded. */
-export class MergeStopped extends Error {
-  constructor() {
-    super('merge stopped on request');
-  }
-}
 
 /** Sequential reader over a run's records (its data section), one record at a time. */
 export class RunCursor {
@@ -104,7 +99,7 @@ export interface MergeOptions {
   maxLen: number;
   /** Leave the sealed output under its temp name (`tmpPath` of the result); default false. */
   keepTempName?: boolean;
-  /** Polled every few thousand records; true abandons the merge (throws MergeStopped). */
+  /** Polled every few thousand records; true abandons the merge (throws JobStopped). */
   shouldStop?: () => boolean;
 }
 
@@ -129,7 +124,7 @@ export function mergeRuns(inputs: readonly RunSource[], o: MergeOptions): Merged
     while (active.length > 0) {
       if (stop !== undefined && --untilCheck === 0) {
         untilCheck = STOP_CHECK_EVERY;
-        if (stop()) throw new MergeStopped();
+        if (stop()) throw new JobStopped();
       }
       // The smallest key; on ties the earliest (newest) cursor wins.
       let best = active[0]!;

@@ -2,11 +2,11 @@
 // value fails open() with InvalidArgumentError before any file is touched, and the defaults are
 // written down once (they are documented in the README and in docs/FORMAT.md, "LSM").
 
-import { InvalidArgumentError } from '../errors.js';
+import { type MergeMode, mergeParams } from '../merge-params.js';
 import { bool, checkKnownParams, numberIn, positiveInt } from '../validate.js';
 
 /** Where merges run: in a worker thread next to the sets, or inside the set that triggers them. */
-export type LsmMergeMode = 'background' | 'foreground';
+export type LsmMergeMode = MergeMode;
 
 /** The checked tuning parameters of the LSM engine. */
 export interface LsmParams {
@@ -54,18 +54,12 @@ export function lsmParams(raw: Record<string, unknown>): LsmParams {
   checkKnownParams('lsm', raw, LSM_PARAM_NAMES);
   // 1 would make every flush cascade without end: a level of one run would always be "full".
   const maxRunsPerLevel = positiveInt(raw, 'maxRunsPerLevel', LSM_DEFAULTS.maxRunsPerLevel, 2);
-  const merges = raw.merges ?? LSM_DEFAULTS.merges;
-  if (merges !== 'background' && merges !== 'foreground') {
-    throw new InvalidArgumentError(`merges must be 'background' or 'foreground', got ${JSON.stringify(merges)}`);
-  }
   return {
     maxRunsPerLevel,
     memtableBytesLimit: positiveInt(raw, 'memtableBytesLimit', LSM_DEFAULTS.memtableBytesLimit, 1),
     densityFactor: positiveInt(raw, 'densityFactor', LSM_DEFAULTS.densityFactor, 1),
     bloomFalsePositiveRate: numberIn(raw, 'bloomFalsePositiveRate', LSM_DEFAULTS.bloomFalsePositiveRate, 0, 0.5),
     wal: bool(raw, 'wal', LSM_DEFAULTS.wal),
-    merges,
-    // Below maxRunsPerLevel a set would stall before a merge is even due.
-    maxRunsBeforeStall: positiveInt(raw, 'maxRunsBeforeStall', 4 * maxRunsPerLevel, maxRunsPerLevel),
+    ...mergeParams(raw, maxRunsPerLevel),
   };
 }
