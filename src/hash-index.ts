@@ -17,7 +17,8 @@
 //                                      are unique), so a merge/flush never undoes a newer set
 //   hasLoc(h, loc)      → boolean      does the index point at `loc`? (a record is live iff so)
 //   deleteIf(h, loc)    → boolean      remove the entry at `loc`, if it is still there
-//   forEach(fn(loc, h)), locsIn(lo, hi) → Float64Array, size, bytes, capacity, clear(), reserve(n)
+//   forEach(fn(loc, h)), locsIn(lo, hi) → Float64Array, size, bytes, capacity, clear(), reserve(n),
+//   shrinkToFit()
 // A location is an opaque integer in [0, 2^53 - 1) chosen by the engine (see sealed-files.ts).
 //
 // Load factor: the table doubles when it would pass 3/4 full. Linear probing then averages ~2.5
@@ -268,10 +269,25 @@ export class HashIndex {
   }
 
   /** Doubles the table; entries are distinct keys, so no key compare is needed to reinsert. */
+  /**
+   * Halves the table while the entries would still fit below the load limit: after a bulk load
+   * that reserved for an upper bound (hint files whose keys repeat), the table keeps only the room
+   * its keys need. One rehash, at most as costly as the doublings the reservation saved.
+   */
+  shrinkToFit(): void {
+    let cap = this.locs.length;
+    while (cap > 16 && this.count < Math.floor((cap / 2) * MAX_LOAD)) cap /= 2;
+    if (cap !== this.locs.length) this.resize(cap);
+  }
+
   private grow(): void {
+    this.resize(this.locs.length * 2);
+  }
+
+  /** Rehashes into `cap` slots (a power of two that holds every entry). */
+  private resize(cap: number): void {
     const oldH = this.hashes;
     const oldL = this.locs;
-    const cap = oldL.length * 2;
     const hashes = new Uint32Array(cap);
     const locs = new Float64Array(cap);
     const mask = cap - 1;

@@ -127,3 +127,28 @@ describe('HashIndex', () => {
     expect(idx.bytes / 1_000_000).toBeLessThanOrEqual(32);
   });
 });
+
+describe('HashIndex.shrinkToFit', () => {
+  it('halves an over-reserved table down to the size its entries need, and every entry stays findable', () => {
+    // The location of key i is i * 10: the matcher reads the key back from it.
+    const idx = new HashIndex({ keyEquals: (l, k) => new DataView(k.buffer, k.byteOffset).getUint32(0) * 10 === l });
+    idx.reserve(100_000);
+    const key = new Uint8Array(4);
+    const dv = new DataView(key.buffer);
+    for (let i = 0; i < 1000; i++) {
+      dv.setUint32(0, i);
+      idx.set(key, i * 10);
+    }
+    expect(idx.capacity).toBeGreaterThanOrEqual(131_072);
+    idx.shrinkToFit();
+    expect(idx.capacity).toBe(2048); // 1000 entries: 1024 slots would pass the 3/4 load limit
+    const found = new Set<number>();
+    idx.forEach((l) => found.add(l));
+    expect(found.size).toBe(1000);
+    for (let i = 0; i < 1000; i++) {
+      expect(found.has(i * 10)).toBe(true);
+      dv.setUint32(0, i);
+      expect(idx.get(key)).toBe(i * 10);
+    }
+  });
+});
