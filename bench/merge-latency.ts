@@ -9,6 +9,7 @@
 //   npx tsx bench/merge-latency.ts                         # lsm, appendlog, hybridlog; 1M + 1M
 //   npx tsx bench/merge-latency.ts --engine appendlog      # one engine (or a comma-separated list)
 //   npx tsx bench/merge-latency.ts --keys 200000 --ops 200000 --out /tmp/x.md
+//   npx tsx bench/merge-latency.ts --engine hybridlog --params '{"memSegmentBytes":16777216}' --out …
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -29,6 +30,8 @@ const OPS = Number(arg('ops') ?? 1_000_000);
 const HOT_KEYS = 100_000;
 const MODES = (arg('modes') ?? 'background,foreground').split(',');
 const OUT = arg('out') ?? path.join('bench', 'results', 'merge-latency.md');
+/** Engine parameters besides `merges` (JSON), e.g. a smaller HybridLog ring so its state spills to files. */
+const PARAMS = JSON.parse(arg('params') ?? '{}') as Record<string, unknown>;
 
 /** Latency figures of one phase, in microseconds (max also in ms). */
 interface Lat { p50: number; p99: number; p999: number; p9999: number; max: number; opsPerSec: number; ops: number }
@@ -71,7 +74,7 @@ async function runMode(mode: string, KEYS_ = KEYS, OPS_ = OPS): Promise<RunResul
   const KEYS = KEYS_;
   const OPS = OPS_;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `snapkv-mergelat-${ENGINE}-`));
-  const store = await open({ engine: ENGINE, dir, merges: mode } as unknown as OpenOptions);
+  const store = await open({ engine: ENGINE, dir, ...PARAMS, merges: mode } as unknown as OpenOptions);
   try {
     const order = permutation(KEYS, 99);
     const hot = uniformKeys(OPS, HOT_KEYS);
@@ -145,7 +148,7 @@ async function engineSection(summary: string[]): Promise<string[]> {
   const lines = [
     `## ${ENGINE}`,
     '',
-    `Node ${process.version}, ${process.platform}/${process.arch}, ${os.cpus().length} cores (shared with other jobs). W3: ${int(KEYS)} distinct 8-byte keys loaded once; then W1: ${int(OPS)} sets over ${int(HOT_KEYS)} keys, uniform; 32-byte values, seed 42; default engine parameters except \`merges\`; one store per mode, modes run one after the other in one process. Every set timed with performance.now(). Command: \`npx tsx bench/merge-latency.ts ${process.argv.slice(2).join(' ')}\``,
+    `Node ${process.version}, ${process.platform}/${process.arch}, ${os.cpus().length} cores (shared with other jobs). W3: ${int(KEYS)} distinct 8-byte keys loaded once; then W1: ${int(OPS)} sets over ${int(HOT_KEYS)} keys, uniform; 32-byte values, seed 42; ${Object.keys(PARAMS).length ? `engine parameters ${JSON.stringify(PARAMS)} and defaults` : 'default engine parameters'} except \`merges\`; one store per mode, modes run one after the other in one process. Every set timed with performance.now(). Command: \`npx tsx bench/merge-latency.ts ${process.argv.slice(2).join(' ')}\``,
     '',
     '| mode | phase | p50 | p99 | p99.9 | p99.99 | max | ops/s |',
     '|---|---|---:|---:|---:|---:|---:|---:|',
