@@ -10,14 +10,19 @@
 //   new SealedFiles({ dir, ext, maxRunsPerLevel, maxLen, nextGeneration })
 //   allocSlot() / freeSlot(s)  a slot for a file the caller is writing (its offsets are final, so
 //                              index entries pointing into it stay valid once it is sealed)
-//   add(name, level, slot, content?)  adopt a file the caller has just sealed (fsynced, final
+//   add(name, level, slot, content?, unsynced?)  adopt a file the caller has just sealed (final
 //                              name); writes its hint from `content` (the file's bytes) or a scan
+//                              (background mode: fsync + hint are a worker job)
 //   load(files, index)         reopen: open + index `files` oldest first, from hints (or scans);
 //                              rewrites missing/bad hints
 //   keyEquals(loc, key)        for the engine's KeyMatcher (one positional read, or a block of the
 //                              optional block cache — `blockCacheBytes`; checksum checked either way)
 //   cacheStats(), cacheBytes   block cache figures (null / 0 without one)
 //   valueAt(loc) → Uint8Array  a fresh copy of the record's value (reuses the keyEquals read)
+//   mergeStep(index) → boolean the engines' entry point, after a seal and on every set while
+//                              `mergeRunning`: background (default) — starts/collects worker jobs
+//                              (hash-merge-job.ts), re-points a bounded slice per call, stalls at
+//                              maxRunsBeforeStall; foreground — mergeDue(). true = commit now
 //   mergeDue(index) → boolean  merges every level holding maxRunsPerLevel files into the next,
 //                              cascading; re-points the index with replaceIf; then the engine
 //                              commits `meta()`/`names()`/`hintNames()` through ctx.commit
