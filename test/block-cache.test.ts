@@ -9,6 +9,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BLOCK_BYTES, BlockCache } from '../src/block-cache.js';
 import { CorruptionError, InvalidArgumentError, open, type SnapStore } from '../src/index.js';
+import { HashIndex } from '../src/hash-index.js';
 import { writeSealedFileSync } from '../src/io.js';
 import { encodeRecord, recordSize } from '../src/record.js';
 import { SealedFiles, loc } from '../src/sealed-files.js';
@@ -173,7 +174,7 @@ describe('SealedFiles with a block cache', () => {
     bytes[offs[9]! + 3]! ^= 0x40;
     fs.writeFileSync(file, bytes);
     const sf3 = new SealedFiles(opts);
-    sf3.load([{ name: 'L0.g000000000001.log', level: 0 }], new (class { reserve(): void {} setFrom(): void {} deleteFrom(): void {} get size(): number { return 0; } })() as never);
+    sf3.load([{ name: 'L0.g000000000001.log', level: 0 }], new HashIndex({ keyEquals: (l, k) => sf3.keyEquals(l, k) }));
     const l9 = loc(sf3.list()[0]!.slot, offs[9]!);
     for (let i = 0; i < 3; i++) expect(() => sf3.valueAt(l9)).toThrow(CorruptionError);
     const l8 = loc(sf3.list()[0]!.slot, offs[8]!);
