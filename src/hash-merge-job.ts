@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { hashKey } from './hash-index.js';
 import { HintBuilder, hintName } from './hint-file.js';
+import { IndexMoves } from './index-moves.js';
 import { MergeWriter } from './merge-writer.js';
 import { rec, varintSize } from './record.js';
 import { scanRecords } from './record-scan.js';
@@ -25,10 +26,7 @@ export function runHashMerge(s: HashMergeJobSpec, stop: () => boolean): JobOutco
   const t0 = performance.now();
   const w = new MergeWriter(path.join(s.dir, s.outName), SYNC_EVERY);
   const hb = new HintBuilder();
-  let moved = 0;
-  let hashes = new Uint32Array(4096);
-  let from = new Float64Array(4096);
-  let to = new Float64Array(4096);
+  const moves = new IndexMoves();
   const tombs = new Set<string>();
   let bytesIn = 0;
   let n = 0;
@@ -58,15 +56,7 @@ export function runHashMerge(s: HashMergeJobSpec, stop: () => boolean): JobOutco
         }
         if ((live[Math.floor(off / 8)]! & (1 << (off % 8))) === 0) return;
         const h = hashKey(b.subarray(keyStart, keyStart + keyLen));
-        if (moved === hashes.length) {
-          hashes = grow(hashes, new Uint32Array(moved * 2));
-          from = grow(from, new Float64Array(moved * 2));
-          to = grow(to, new Float64Array(moved * 2));
-        }
-        hashes[moved] = h;
-        from[moved] = base + off;
-        to[moved] = w.size;
-        moved++;
+        moves.push(h, base + off, w.size);
         hb.add(b, keyStart, keyLen, w.size, false, h);
         w.append(b, start, end);
       }, { maxLen: s.maxLen });
@@ -87,18 +77,16 @@ export function runHashMerge(s: HashMergeJobSpec, stop: () => boolean): JobOutco
       hintTmp = null; // optional: the next load scans the data file instead
     }
   }
-  hashes = hashes.slice(0, moved);
-  from = from.slice(0, moved);
-  to = to.slice(0, moved);
+  const { hashes, from, to } = moves.trimmed();
   return {
     result: {
       ok: true,
       run: null,
-      records: moved,
+      records: moves.length,
       ms: performance.now() - t0,
-      hash: { tmp: w.size > 0 ? w.tmp : null, hintTmp, size: w.size, moved, hashes, from, to, bytesIn },
+      hash: { tmp: w.size > 0 ? w.tmp : null, hintTmp, size: w.size, hashes, from, to, bytesIn },
     },
-    transfer: [hashes.buffer, from.buffer, to.buffer],
+    transfer: [hashes.buffer as ArrayBuffer, from.buffer as ArrayBuffer, to.buffer as ArrayBuffer],
   };
 }
 
@@ -138,9 +126,4 @@ function liveBitmaps(s: HashMergeJobSpec): Map<number, Uint8Array> {
     if (bm !== undefined) bm[Math.floor(off / 8)]! |= 1 << (off % 8);
   }
   return maps;
-}
-
-function grow<T extends Uint32Array | Float64Array>(a: T, b: T): T {
-  b.set(a);
-  return b;
 }

@@ -40,6 +40,7 @@ import { type HashIndex, hashKey } from './hash-index.js';
 import { HintBuilder, forEachHintEntry, hintName, readHint, writeHint } from './hint-file.js';
 import { fsyncDir, fsyncSync, renameSync } from './io.js';
 import type { MergeMode } from './merge-params.js';
+import { IndexMoves } from './index-moves.js';
 import { MergeWriter } from './merge-writer.js';
 import { type MergeTicket, startJob } from './worker-pool.js';
 import type { HashMergeParts, HashSealJobSpec } from './worker-protocol.js';
@@ -119,8 +120,9 @@ interface RunningMerge {
   outName: string;
   outLevel: number;
   ticket: MergeTicket;
-  /** The worker's output, once taken. */
+  /** The worker's output, once taken, and its index moves. */
   parts: HashMergeParts | null;
+  moves: IndexMoves | null;
   /** The output, open for reads under its temp name (in bySlot, not yet in `files`). */
   out: SealedFile | null;
   /** Moves applied so far. */
@@ -187,6 +189,9 @@ export class SealedFiles {
   private cachedValLen = 0;
   private counters = { merges: 0, bytesMergedIn: 0, bytesMergedOut: 0, compactions: 0, hintsLoaded: 0, filesScanned: 0, mergeStalls: 0, mergeStallMs: 0, mergeMsMax: 0, mergeMsTotal: 0 };
   private running: RunningMerge | null = null;
+  /** filesPerLevel() and its largest entry, or null once `files` changed. */
+  private perLevel: number[] | null = null;
+  private mostInALevel = 0;
   /** Seal jobs (fsync + hint) queued in the worker, oldest first. */
   private pendingSeals: Array<{ f: SealedFile; ticket: MergeTicket<HashSealJobSpec> }> = [];
   private readonly background: boolean;
@@ -500,11 +505,10 @@ export class SealedFiles {
   private startDueMerge(index: HashIndex): void {
     // The fullest level first, the deeper one on a tie: always taking the lowest full level would
     // starve the others, since level 0 refills while its previous merge runs.
-    const counts: number[] = [];
-    for (const f of this.files) counts[f.level] = (counts[f.level] ?? 0) + 1;
+    const counts = this.filesPerLevel();
     let level = -1;
     for (let l = 0; l < counts.length; l++) {
-      const c = counts[l] ?? 0;
+      const c = counts[l]!;
       if (c >= this.o.maxRunsPerLevel && (level < 0 || c >= counts[level]!)) level = l;
     }
     if (level < 0) return;
@@ -527,7 +531,7 @@ export class SealedFiles {
       keepTombstones: this.files.some((f) => f.level > level),
       maxLen: this.o.maxLen,
     });
-    this.running = { inputs, outName, outLevel: level + 1, ticket, parts: null, out: null, next: 0 };
+    this.running = { inputs, outName, outLevel: level + 1, ticket, parts: null, moves: null, out: null, next: 0 };
   }
 
   /**
@@ -546,6 +550,7 @@ export class SealedFiles {
         throw new Error(`background merge failed: ${r.message}`);
       }
       m.parts = r.hash;
+      m.moves = IndexMoves.wrap(r.hash.hashes, r.hash.from, r.hash.to);
       this.noteMergeMs(r.ms);
       if (m.parts.tmp !== null) {
         const slot = this.allocSlot();
@@ -560,12 +565,12 @@ export class SealedFiles {
       }
       if (!wait) return false;
     }
-    const p = m.parts;
     const base = m.out === null ? 0 : loc(m.out.slot, 0);
-    const end = wait ? p.moved : Math.min(p.moved, m.next + REPOINT_SLICE);
-    for (let i = m.next; i < end; i++) index.replaceIf(p.hashes[i]!, p.from[i]!, base + p.to[i]!);
+    const moves = m.moves!;
+    const end = wait ? moves.length : Math.min(moves.length, m.next + REPOINT_SLICE);
+    moves.apply(index, m.next, end, base);
     m.next = end;
-    if (end < p.moved) return false;
+    if (end < moves.length) return false;
     this.install(m);
     return true;
   }
@@ -588,6 +593,7 @@ export class SealedFiles {
     this.running = null;
     const gone = new Set(m.inputs);
     this.files = this.files.filter((f) => !gone.has(f));
+    this.perLevel = null;
     for (const f of m.inputs) {
       this.closeFile(f);
       this.freeSlot(f.slot);
@@ -636,11 +642,25 @@ export class SealedFiles {
     this.counters.mergeMsTotal += ms;
   }
 
-  private mostFilesInALevel(): number {
+  /**
+   * Open files per level, index = level (0 for an empty level). Cached until `files` changes: a
+   * background merge asks on every set while it runs (do not modify the result).
+   */
+  private filesPerLevel(): readonly number[] {
+    if (this.perLevel !== null) return this.perLevel;
     const counts: number[] = [];
     let most = 0;
-    for (const f of this.files) most = Math.max(most, (counts[f.level] = (counts[f.level] ?? 0) + 1));
-    return most;
+    for (const f of this.files) {
+      while (counts.length <= f.level) counts.push(0);
+      most = Math.max(most, ++counts[f.level]!);
+    }
+    this.mostInALevel = most;
+    return (this.perLevel = counts);
+  }
+
+  private mostFilesInALevel(): number {
+    this.filesPerLevel();
+    return this.mostInALevel;
   }
 
   /** Merges all files of `level` into one file of level + 1 (see mergeFiles). */
@@ -676,10 +696,7 @@ export class SealedFiles {
     const outSlot = this.allocSlot();
     const w = new MergeWriter(this.path(outName));
     const hb = new HintBuilder();
-    let moved = 0;
-    let hashes: Uint32Array = new Uint32Array(1024);
-    let from: Float64Array = new Float64Array(1024);
-    let to: Float64Array = new Float64Array(1024);
+    const moves = new IndexMoves();
     const tombs = new Set<string>();
     let bytesIn = 0;
     try {
@@ -708,15 +725,7 @@ export class SealedFiles {
           const newOff = w.size;
           hb.add(b, keyStart, keyLen, newOff, false, h);
           w.append(b, start, end);
-          if (moved === hashes.length) {
-            hashes = grow32(hashes);
-            from = grow64(from);
-            to = grow64(to);
-          }
-          hashes[moved] = h;
-          from[moved] = oldLoc;
-          to[moved] = loc(outSlot, newOff);
-          moved++;
+          moves.push(h, oldLoc, loc(outSlot, newOff));
         }, { maxLen: this.o.maxLen });
       }
       w.finish();
@@ -738,9 +747,10 @@ export class SealedFiles {
       this.freeSlots.push(outSlot);
     }
     // The output is durable: from here on nothing can fail.
-    for (let i = 0; i < moved; i++) index.replaceIf(hashes[i]!, from[i]!, to[i]!);
+    moves.apply(index);
     const gone = new Set(inputs);
     this.files = this.files.filter((f) => !gone.has(f));
+    this.perLevel = null;
     for (const f of inputs) {
       this.closeFile(f);
       this.freeSlot(f.slot);
@@ -771,14 +781,9 @@ export class SealedFiles {
 
   /** Files per level, disk bytes and merge counters. */
   stats(): SealedFilesStats {
-    const filesPerLevel: number[] = [];
     let diskBytes = 0;
-    for (const f of this.files) {
-      while (filesPerLevel.length <= f.level) filesPerLevel.push(0);
-      filesPerLevel[f.level]!++;
-      diskBytes += f.size;
-    }
-    return { filesPerLevel, diskBytes, ...this.counters, mergeInFlight: this.running ? this.running.outLevel - 1 : -1 };
+    for (const f of this.files) diskBytes += f.size;
+    return { filesPerLevel: [...this.filesPerLevel()], diskBytes, ...this.counters, mergeInFlight: this.running ? this.running.outLevel - 1 : -1 };
   }
 
   /** Closes every file descriptor; a background merge is stopped and its output deleted. */
@@ -786,6 +791,7 @@ export class SealedFiles {
     this.cancelMerge();
     for (const f of this.files) this.closeFile(f);
     this.files = [];
+    this.perLevel = null;
     this.cachedLoc = -1;
   }
 
@@ -796,6 +802,7 @@ export class SealedFiles {
   private insert(f: SealedFile): void {
     this.files.push(f);
     this.files.sort(ageOrder);
+    this.perLevel = null;
     this.bySlot[f.slot] = f;
     this.cachedLoc = -1;
   }
@@ -879,14 +886,3 @@ export function hintFromBytes(content: Uint8Array, hb: HintBuilder, maxLen: numb
   }
 }
 
-function grow32(a: Uint32Array): Uint32Array {
-  const b = new Uint32Array(a.length * 2);
-  b.set(a);
-  return b;
-}
-
-function grow64(a: Float64Array): Float64Array {
-  const b = new Float64Array(a.length * 2);
-  b.set(a);
-  return b;
-}

@@ -91,13 +91,11 @@ export interface HashMergeParts {
   /** Temp path of its hint (null if it could not be written: hints are optional). */
   hintTmp: string | null;
   size: number;
-  /** Records copied; the three arrays below hold that many entries. */
-  moved: number;
-  /** Index hash of each copied value record. */
+  /** Index moves (index-moves.ts), one per copied value record: its index hash, */
   hashes: Uint32Array;
-  /** Its location before (input slot, offset). */
+  /** its location before (input slot, offset), */
   from: Float64Array;
-  /** Its offset in the output. */
+  /** and its offset in the output. */
   to: Float64Array;
   bytesIn: number;
 }

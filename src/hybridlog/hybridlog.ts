@@ -18,6 +18,7 @@
 import path from 'node:path';
 import type { Engine, EngineContext, EngineDefinition, EngineStats, FileSet } from '../engine.js';
 import { CorruptionError } from '../errors.js';
+import { IndexMoves } from '../index-moves.js';
 import { fileName } from '../file-names.js';
 import { HashIndex, hashKey, type KeyMatcher } from '../hash-index.js';
 import { hintName } from '../hint-file.js';
@@ -100,9 +101,7 @@ export class HybridLogEngine implements Engine, KeyMatcher {
   /** Output buffer of a flush, reused. */
   private out: Buffer = Buffer.allocUnsafe(64 * 1024);
   // Entries a flush re-points (hash, ring position, file location), reused.
-  private moveH = new Uint32Array(1024);
-  private moveFrom = new Float64Array(1024);
-  private moveTo = new Float64Array(1024);
+  private readonly moves = new IndexMoves();
   private closed = false;
   private readonly counters = { inPlaceUpdates: 0, appends: 0, flushes: 0, bytesFlushed: 0, recordsFlushed: 0, directWrites: 0, mergeFailures: 0 };
 
@@ -213,7 +212,8 @@ export class HybridLogEngine implements Engine, KeyMatcher {
     const olderExist = this.files.list().length > 0;
     const slot = this.files.allocSlot();
     let n = 0;
-    let moved = 0;
+    const moves = this.moves;
+    moves.clear();
     // A record that starts below upTo is read-only even if it ends above: flush it whole, and
     // move head to the record boundary where the loop stops.
     let addr = ring.head;
@@ -233,11 +233,7 @@ export class HybridLogEngine implements Engine, KeyMatcher {
         if (!olderExist || this.index.get(key, h) >= 0) continue;
       } else {
         if (!this.index.hasLoc(h, p)) continue;
-        if (moved === this.moveH.length) this.growMoves();
-        this.moveH[moved] = h;
-        this.moveFrom[moved] = p;
-        this.moveTo[moved] = loc(slot, n);
-        moved++;
+        moves.push(h, p, loc(slot, n));
       }
       if (n + size > this.out.length) this.out = growBuffer(this.out, n + size);
       b.copy(this.out, n, p, end);
@@ -255,14 +251,14 @@ export class HybridLogEngine implements Engine, KeyMatcher {
         throw e;
       }
       // The file is durable and open: from here on nothing can fail.
-      for (let i = 0; i < moved; i++) this.index.replaceIf(this.moveH[i]!, this.moveFrom[i]!, this.moveTo[i]!);
+      moves.apply(this.index);
     } else {
       this.files.freeSlot(slot);
     }
     ring.advanceHead(addr);
     this.counters.flushes++;
     this.counters.bytesFlushed += n;
-    this.counters.recordsFlushed += moved;
+    this.counters.recordsFlushed += moves.length;
     if (n > 0) this.afterNewFile();
   }
 
@@ -284,17 +280,6 @@ export class HybridLogEngine implements Engine, KeyMatcher {
       this.counters.mergeFailures++;
       if (e instanceof CorruptionError) this.ctx.onCorruption?.(e);
     }
-  }
-
-  private growMoves(): void {
-    const grow = <T extends Uint32Array | Float64Array>(a: T, make: (n: number) => T): T => {
-      const next = make(a.length * 2);
-      next.set(a);
-      return next;
-    };
-    this.moveH = grow(this.moveH, (k) => new Uint32Array(k));
-    this.moveFrom = grow(this.moveFrom, (k) => new Float64Array(k));
-    this.moveTo = grow(this.moveTo, (k) => new Float64Array(k));
   }
 
   /** Commits base + current files; hints ride along as optional files. */
