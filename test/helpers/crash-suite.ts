@@ -8,6 +8,8 @@
 //   3. no temp file or lock is left that breaks the next open.
 // SNAPKV_CRASH_KILLS sets the number of kills per configuration (default 20). The suite is split
 // over two test files (crash-lsm, crash-hash) so vitest's two workers run them side by side.
+// The files live under TMPDIR, which vitest.config.ts points at tmpfs when there is one: a
+// SIGKILL keeps the page cache, so what the checks see does not depend on the medium.
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
