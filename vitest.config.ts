@@ -29,7 +29,10 @@ function testTmpDir(): string {
   if (chosen) return chosen;
   try {
     fs.accessSync('/dev/shm', fs.constants.W_OK);
-    if (fs.statSync('/dev/shm').isDirectory()) return '/dev/shm';
+    const st = fs.statfsSync('/dev/shm');
+    // A container's default 64 MiB /dev/shm would fill up (the suites keep their crash dirs until
+    // each file ends): tmpfs only with room to spare.
+    if (fs.statSync('/dev/shm').isDirectory() && st.bavail * st.bsize >= 4 * 2 ** 30) return '/dev/shm';
   } catch {
     // no tmpfs here: the OS temp dir
   }

@@ -25,6 +25,14 @@
 // probes for a hit and ~8.5 for a miss at the worst moment, typically far fewer (a table is
 // between 3/8 and 3/4 full); at 1M keys the table has 2^21 slots = 25.2 B per key. Deletion
 // shifts the following cluster back (no tombstones), so deletes never lengthen probe chains.
+//
+// Growth is incremental (as Redis rehashes its dicts): rehashing 786K entries at once took one
+// set 40-70 ms (and ~10x that at 10M keys). Instead the doubled table starts empty beside the old
+// one, which is then frozen: every insert goes to the new table (a key found in the old one is
+// moved out of it), and every get/set/delete first moves the next MIGRATE_SLOTS old slots, always
+// through to the end of a cluster, so the entries left in the old table still form a valid
+// linear-probing table. Lookups try the new table, then the old; each key is in
+// exactly one of them. The old table is freed when the cursor has gone all the way round.
 
 import { xxh32 } from './xxh32.js';
 
@@ -45,25 +53,58 @@ export interface KeyMatcher {
 /** Grow when count would exceed capacity * MAX_LOAD. */
 const MAX_LOAD = 0.75;
 
+/**
+ * Old slots moved per operation while a doubling is under way: ~2-5 µs per operation, so the 1M
+ * old slots of the doubling at 786K keys move within ~2,000 operations.
+ */
+const MIGRATE_SLOTS = 512;
+
+/** One open-addressing table: parallel hash and location arrays, power-of-two sized. */
+interface Table {
+  hashes: Uint32Array;
+  /** loc + 1; 0 marks an empty slot. */
+  locs: Float64Array;
+  mask: number;
+  /** Home slot = hash >>> shift (the top bits): ascending hashes fill the table front to back. */
+  shift: number;
+}
+
+function newTable(cap: number): Table {
+  return { hashes: new Uint32Array(cap), locs: new Float64Array(cap), mask: cap - 1, shift: 32 - Math.log2(cap) };
+}
+
+/** The slot of table `tb` whose entry (hash `h`) points at `loc`, or -1 (locations are unique). */
+function slotOfLoc(tb: Table, h: number, loc: number): number {
+  const hashes = tb.hashes;
+  const locs = tb.locs;
+  const mask = tb.mask;
+  const want = loc + 1;
+  for (let i = h >>> tb.shift; ; i = (i + 1) & mask) {
+    const l = locs[i]!;
+    if (l === 0) return -1;
+    if (l === want && hashes[i] === h) return i;
+  }
+}
+
 /** Open-addressing hash index from keys to locations; see the file comment. */
 export class HashIndex {
-  private hashes: Uint32Array;
-  /** loc + 1; 0 marks an empty slot. */
-  private locs: Float64Array;
-  private mask: number;
-  /** Home slot = hash >>> shift (the top bits): ascending hashes fill the table front to back. */
-  private shift: number;
+  private t: Table;
+  /** The table being emptied into `t` during a doubling, else null. */
+  private old: Table | null = null;
+  /** Next old slot to move, and how many old slots the cursor has passed. */
+  private migCursor = 0;
+  private migMoved = 0;
   private count = 0;
   private growAt: number;
 
-  /** `capacity` is rounded up to a power of two (at least 16). */
-  constructor(private readonly matcher: KeyMatcher, capacity = 1024) {
+  /**
+   * `capacity` is rounded up to a power of two (at least 16); `migrateSlots` (tests) is how many
+   * old slots each operation moves while the table doubles.
+   */
+  constructor(private readonly matcher: KeyMatcher, capacity = 1024, private readonly migrateSlots = MIGRATE_SLOTS) {
     let cap = 16;
     while (cap < capacity) cap *= 2;
-    this.hashes = new Uint32Array(cap);
-    this.locs = new Float64Array(cap);
-    this.mask = cap - 1;
-    this.shift = 32 - Math.log2(cap);
+    this.t = newTable(cap);
     this.growAt = Math.floor(cap * MAX_LOAD);
   }
 
@@ -72,47 +113,36 @@ export class HashIndex {
     return this.count;
   }
 
-  /** Slots in the table. */
+  /** Slots in the table (the new one while a doubling is under way). */
   get capacity(): number {
-    return this.mask + 1;
+    return this.t.mask + 1;
   }
 
-  /** Bytes of memory the table holds. */
+  /** Bytes of memory the table holds (both tables while a doubling is under way). */
   get bytes(): number {
-    return this.hashes.byteLength + this.locs.byteLength;
+    const o = this.old;
+    return this.t.hashes.byteLength + this.t.locs.byteLength + (o === null ? 0 : o.hashes.byteLength + o.locs.byteLength);
+  }
+
+  /** True while a doubling is moving entries to the new table. */
+  get growing(): boolean {
+    return this.old !== null;
   }
 
   /** The location of `key`, or -1. */
   get(key: Uint8Array, h: number = hashKey(key)): number {
-    const hashes = this.hashes;
-    const locs = this.locs;
-    const mask = this.mask;
-    for (let i = h >>> this.shift; ; i = (i + 1) & mask) {
-      const l = locs[i]!;
-      if (l === 0) return -1;
-      if (hashes[i] === h && this.matcher.keyEquals(l - 1, key)) return l - 1;
-    }
+    if (this.old !== null) this.migrate(this.migrateSlots);
+    let i = this.find(this.t, h, key, key, 0, 0);
+    if (i >= 0) return this.t.locs[i]! - 1;
+    const o = this.old;
+    if (o === null) return -1;
+    i = this.find(o, h, key, key, 0, 0);
+    return i >= 0 ? o.locs[i]! - 1 : -1;
   }
 
   /** Points `key` at `loc` (inserting it if absent); returns the previous location or -1. */
   set(key: Uint8Array, loc: number, h: number = hashKey(key)): number {
-    if (this.count >= this.growAt) this.grow();
-    const hashes = this.hashes;
-    const locs = this.locs;
-    const mask = this.mask;
-    for (let i = h >>> this.shift; ; i = (i + 1) & mask) {
-      const l = locs[i]!;
-      if (l === 0) {
-        hashes[i] = h;
-        locs[i] = loc + 1;
-        this.count++;
-        return -1;
-      }
-      if (hashes[i] === h && this.matcher.keyEquals(l - 1, key)) {
-        locs[i] = loc + 1;
-        return l - 1;
-      }
-    }
+    return this.put(h, loc, key, key, 0, 0);
   }
 
   /**
@@ -120,83 +150,63 @@ export class HashIndex {
    * an equal hash, so bulk loads (hints, scans) allocate nothing per entry.
    */
   setFrom(buf: Uint8Array, start: number, len: number, loc: number, h: number): number {
-    if (this.count >= this.growAt) this.grow();
-    const hashes = this.hashes;
-    const locs = this.locs;
-    const mask = this.mask;
-    for (let i = h >>> this.shift; ; i = (i + 1) & mask) {
-      const l = locs[i]!;
-      if (l === 0) {
-        hashes[i] = h;
-        locs[i] = loc + 1;
-        this.count++;
-        return -1;
-      }
-      if (hashes[i] === h && this.matcher.keyEquals(l - 1, buf.subarray(start, start + len))) {
-        locs[i] = loc + 1;
-        return l - 1;
-      }
-    }
+    return this.put(h, loc, null, buf, start, len);
   }
 
   /** delete() for a key held at `buf[start, start + len)` (see setFrom). */
   deleteFrom(buf: Uint8Array, start: number, len: number, h: number): number {
-    const hashes = this.hashes;
-    const locs = this.locs;
-    const mask = this.mask;
-    for (let i = h >>> this.shift; ; i = (i + 1) & mask) {
-      const l = locs[i]!;
-      if (l === 0) return -1;
-      if (hashes[i] === h && this.matcher.keyEquals(l - 1, buf.subarray(start, start + len))) {
-        this.removeAt(i);
-        return l - 1;
-      }
-    }
+    return this.remove(h, null, buf, start, len);
   }
 
   /** Removes `key`; returns its location, or -1 if it was absent. */
   delete(key: Uint8Array, h: number = hashKey(key)): number {
-    const hashes = this.hashes;
-    const locs = this.locs;
-    const mask = this.mask;
-    for (let i = h >>> this.shift; ; i = (i + 1) & mask) {
-      const l = locs[i]!;
-      if (l === 0) return -1;
-      if (hashes[i] === h && this.matcher.keyEquals(l - 1, key)) {
-        this.removeAt(i);
-        return l - 1;
-      }
-    }
+    return this.remove(h, key, key, 0, 0);
   }
 
   /** Re-points the entry currently at `oldLoc` (hash `h`) to `newLoc`; false if none is at `oldLoc`. */
   replaceIf(h: number, oldLoc: number, newLoc: number): boolean {
-    const i = this.slotOfLoc(h, oldLoc);
+    let i = slotOfLoc(this.t, h, oldLoc);
+    if (i >= 0) {
+      this.t.locs[i] = newLoc + 1;
+      return true;
+    }
+    const o = this.old;
+    if (o === null) return false;
+    i = slotOfLoc(o, h, oldLoc);
     if (i < 0) return false;
-    this.locs[i] = newLoc + 1;
+    o.locs[i] = newLoc + 1;
     return true;
   }
 
   /** Whether the entry for hash `h` points at `loc` (i.e. the record there is live). */
   hasLoc(h: number, loc: number): boolean {
-    return this.slotOfLoc(h, loc) >= 0;
+    return slotOfLoc(this.t, h, loc) >= 0 || (this.old !== null && slotOfLoc(this.old, h, loc) >= 0);
   }
 
   /** Removes the entry at `loc` (hash `h`) if it is still there. */
   deleteIf(h: number, loc: number): boolean {
-    const i = this.slotOfLoc(h, loc);
+    let i = slotOfLoc(this.t, h, loc);
+    if (i >= 0) {
+      this.removeAt(this.t, i);
+      return true;
+    }
+    const o = this.old;
+    if (o === null) return false;
+    i = slotOfLoc(o, h, loc);
     if (i < 0) return false;
-    this.removeAt(i);
+    this.removeAt(o, i);
     return true;
   }
 
   /** Calls `fn` for every live entry (in table order). Do not modify the index from `fn`. */
   forEach(fn: (loc: number, h: number) => void): void {
-    const hashes = this.hashes;
-    const locs = this.locs;
-    for (let i = 0; i < locs.length; i++) {
-      const l = locs[i]!;
-      if (l !== 0) fn(l - 1, hashes[i]!);
+    for (const tb of this.old === null ? [this.t] : [this.t, this.old]) {
+      const hashes = tb.hashes;
+      const locs = tb.locs;
+      for (let i = 0; i < locs.length; i++) {
+        const l = locs[i]!;
+        if (l !== 0) fn(l - 1, hashes[i]!);
+      }
     }
   }
 
@@ -206,20 +216,22 @@ export class HashIndex {
    * per-file bitmaps right here would cost a cache miss each: that is left to the merge worker).
    */
   locsIn(lo: number, hi: number): Float64Array {
-    const locs = this.locs;
     const a = lo + 1;
     const b = hi + 1;
     let out = new Float64Array(Math.min(this.count, 1 << 16) + 16);
     let n = 0;
-    for (let i = 0; i < locs.length; i++) {
-      const l = locs[i]!;
-      if (l >= a && l < b) {
-        if (n === out.length) {
-          const bigger = new Float64Array(Math.min(out.length * 2, this.count + 16));
-          bigger.set(out);
-          out = bigger;
+    for (const tb of this.old === null ? [this.t] : [this.t, this.old]) {
+      const locs = tb.locs;
+      for (let i = 0; i < locs.length; i++) {
+        const l = locs[i]!;
+        if (l >= a && l < b) {
+          if (n === out.length) {
+            const bigger = new Float64Array(Math.min(out.length * 2, this.count + 16));
+            bigger.set(out);
+            out = bigger;
+          }
+          out[n++] = l - 1;
         }
-        out[n++] = l - 1;
       }
     }
     return out.subarray(0, n);
@@ -227,35 +239,97 @@ export class HashIndex {
 
   /** Grows the table now so that `n` entries fit without another doubling (e.g. before a bulk load). */
   reserve(n: number): void {
-    while (n > this.growAt) this.grow();
+    if (n <= this.growAt && this.old === null) return;
+    let cap = this.t.mask + 1;
+    while (n > Math.floor(cap * MAX_LOAD)) cap *= 2;
+    this.resize(cap);
   }
 
   /** Empties the index (keeps its capacity). */
   clear(): void {
-    this.locs.fill(0);
+    this.old = null;
+    this.t.locs.fill(0);
     this.count = 0;
   }
 
-  private slotOfLoc(h: number, loc: number): number {
-    const hashes = this.hashes;
-    const locs = this.locs;
-    const mask = this.mask;
-    const want = loc + 1;
-    for (let i = h >>> this.shift; ; i = (i + 1) & mask) {
+  /**
+   * Halves the table while the entries would still fit below the load limit: after a bulk load
+   * that reserved for an upper bound (hint files whose keys repeat), the table keeps only the room
+   * its keys need. One rehash, at most as costly as the doublings the reservation saved.
+   */
+  shrinkToFit(): void {
+    let cap = this.t.mask + 1;
+    while (cap > 16 && this.count < Math.floor((cap / 2) * MAX_LOAD)) cap /= 2;
+    if (cap !== this.t.mask + 1 || this.old !== null) this.resize(cap);
+  }
+
+  /**
+   * The slot of the key (given as `key`, or as `buf[start, start + len)` when `key` is null) in
+   * table `tb`, or -(empty slot + 1) where the probe ended.
+   */
+  private find(tb: Table, h: number, key: Uint8Array | null, buf: Uint8Array, start: number, len: number): number {
+    const hashes = tb.hashes;
+    const locs = tb.locs;
+    const mask = tb.mask;
+    for (let i = h >>> tb.shift; ; i = (i + 1) & mask) {
       const l = locs[i]!;
-      if (l === 0) return -1;
-      if (l === want && hashes[i] === h) return i;
+      if (l === 0) return -i - 1;
+      if (hashes[i] === h && this.matcher.keyEquals(l - 1, key ?? buf.subarray(start, start + len))) return i;
     }
   }
 
+  private put(h: number, loc: number, key: Uint8Array | null, buf: Uint8Array, start: number, len: number): number {
+    if (this.old !== null) this.migrate(this.migrateSlots);
+    if (this.count >= this.growAt) this.startGrow();
+    const t = this.t;
+    const i = this.find(t, h, key, buf, start, len);
+    if (i >= 0) {
+      const prev = t.locs[i]! - 1;
+      t.locs[i] = loc + 1;
+      return prev;
+    }
+    // Absent from the new table: if the frozen old one has it, it moves here (no insert into old).
+    let prev = -1;
+    const o = this.old;
+    if (o !== null) {
+      const j = this.find(o, h, key, buf, start, len);
+      if (j >= 0) {
+        prev = o.locs[j]! - 1;
+        this.removeAt(o, j);
+      }
+    }
+    const e = -i - 1;
+    t.hashes[e] = h;
+    t.locs[e] = loc + 1;
+    this.count++;
+    return prev;
+  }
+
+  private remove(h: number, key: Uint8Array | null, buf: Uint8Array, start: number, len: number): number {
+    if (this.old !== null) this.migrate(this.migrateSlots);
+    let i = this.find(this.t, h, key, buf, start, len);
+    if (i >= 0) {
+      const prev = this.t.locs[i]! - 1;
+      this.removeAt(this.t, i);
+      return prev;
+    }
+    const o = this.old;
+    if (o === null) return -1;
+    i = this.find(o, h, key, buf, start, len);
+    if (i < 0) return -1;
+    const prev = o.locs[i]! - 1;
+    this.removeAt(o, i);
+    return prev;
+  }
+
   /** Backward-shift deletion: pull later members of the cluster into the hole where they may go. */
-  private removeAt(hole: number): void {
-    const hashes = this.hashes;
-    const locs = this.locs;
-    const mask = this.mask;
+  private removeAt(tb: Table, hole: number): void {
+    const hashes = tb.hashes;
+    const locs = tb.locs;
+    const mask = tb.mask;
     let i = hole;
     for (let j = (i + 1) & mask; locs[j] !== 0; j = (j + 1) & mask) {
-      const home = hashes[j]! >>> this.shift;
+      const home = hashes[j]! >>> tb.shift;
       // Entry j may move to i unless its home lies cyclically in (i, j].
       const stays = i <= j ? home > i && home <= j : home > i || home <= j;
       if (!stays) {
@@ -268,43 +342,82 @@ export class HashIndex {
     this.count--;
   }
 
-  /** Doubles the table; entries are distinct keys, so no key compare is needed to reinsert. */
-  /**
-   * Halves the table while the entries would still fit below the load limit: after a bulk load
-   * that reserved for an upper bound (hint files whose keys repeat), the table keeps only the room
-   * its keys need. One rehash, at most as costly as the doublings the reservation saved.
-   */
-  shrinkToFit(): void {
-    let cap = this.locs.length;
-    while (cap > 16 && this.count < Math.floor((cap / 2) * MAX_LOAD)) cap /= 2;
-    if (cap !== this.locs.length) this.resize(cap);
+  /** Starts a doubling: the current table becomes the frozen old one (see the file comment). */
+  private startGrow(): void {
+    if (this.old !== null) this.migrate(Infinity); // cannot happen at MAX_LOAD 3/4; be safe
+    const o = this.t;
+    // Every step moves entries from the cursor up to the next empty slot: the tail of a cluster,
+    // which no entry left behind probes across, so the old table stays valid for lookups (it
+    // never gains entries). Starting at an empty slot makes one lap end exactly at the start.
+    let s = 0;
+    while (o.locs[s] !== 0) s++;
+    this.old = o;
+    this.migCursor = s;
+    this.migMoved = 0;
+    const cap = (o.mask + 1) * 2;
+    this.t = newTable(cap);
+    this.growAt = Math.floor(cap * MAX_LOAD);
   }
 
-  private grow(): void {
-    this.resize(this.locs.length * 2);
-  }
-
-  /** Rehashes into `cap` slots (a power of two that holds every entry). */
-  private resize(cap: number): void {
-    const oldH = this.hashes;
-    const oldL = this.locs;
-    const hashes = new Uint32Array(cap);
-    const locs = new Float64Array(cap);
-    const mask = cap - 1;
-    const shift = 32 - Math.log2(cap);
-    for (let k = 0; k < oldL.length; k++) {
-      const l = oldL[k]!;
-      if (l === 0) continue;
-      const h = oldH[k]!;
-      let i = h >>> shift;
-      while (locs[i] !== 0) i = (i + 1) & mask;
-      hashes[i] = h;
-      locs[i] = l;
+  /** Moves at least `budget` old slots (to a cluster's end) to the new table; frees the old one after one lap. */
+  private migrate(budget: number): void {
+    const o = this.old!;
+    const oLocs = o.locs;
+    const oHashes = o.hashes;
+    const oMask = o.mask;
+    const total = oMask + 1;
+    const t = this.t;
+    const hashes = t.hashes;
+    const locs = t.locs;
+    const mask = t.mask;
+    const shift = t.shift;
+    let c = this.migCursor;
+    let moved = this.migMoved;
+    let left = budget;
+    while (left > 0 && moved < total) {
+      // Distinct keys: each entry goes to the first empty slot from its home, no key compare.
+      while (oLocs[c] !== 0) {
+        const h = oHashes[c]!;
+        let i = h >>> shift;
+        while (locs[i] !== 0) i = (i + 1) & mask;
+        hashes[i] = h;
+        locs[i] = oLocs[c]!;
+        oLocs[c] = 0;
+        c = (c + 1) & oMask;
+        moved++;
+        left--;
+      }
+      c = (c + 1) & oMask; // the empty slot that ends the cluster
+      moved++;
+      left--;
     }
-    this.hashes = hashes;
-    this.locs = locs;
-    this.mask = mask;
-    this.shift = shift;
+    this.migCursor = c;
+    this.migMoved = moved;
+    if (moved >= total) this.old = null;
+  }
+
+  /** Rehashes every entry into `cap` slots (a power of two that holds them all) in one go. */
+  private resize(cap: number): void {
+    const t = newTable(cap);
+    const hashes = t.hashes;
+    const locs = t.locs;
+    const mask = t.mask;
+    const shift = t.shift;
+    for (const tb of this.old === null ? [this.t] : [this.t, this.old]) {
+      const oldH = tb.hashes;
+      const oldL = tb.locs;
+      for (let k = 0; k < oldL.length; k++) {
+        const l = oldL[k]!;
+        if (l === 0) continue;
+        const h = oldH[k]!;
+        let i = h >>> shift;
+        while (locs[i] !== 0) i = (i + 1) & mask;
+        hashes[i] = h;
+        locs[i] = l;
+      }
+    }
+    this.t = t;
+    this.old = null;
     this.growAt = Math.floor(cap * MAX_LOAD);
   }
 }

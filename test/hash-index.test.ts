@@ -25,12 +25,14 @@ class TableMatcher implements KeyMatcher {
 const bytes = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));
 
 /** Runs random set/delete/get/replaceIf against a Map model with hashes from `hashOf`. */
-function fuzz(hashOf: (k: string) => number, ops: number, keySpace: number, seed: number): void {
+function fuzz(hashOf: (k: string) => number, ops: number, keySpace: number, seed: number, migrateSlots?: number): void {
   const m = new TableMatcher();
-  const idx = new HashIndex(m, 16);
+  const idx = new HashIndex(m, 16, migrateSlots);
   const model = new Map<string, number>();
   const r = rng(seed);
+  let opsWhileGrowing = 0;
   for (let i = 0; i < ops; i++) {
+    if (idx.growing) opsWhileGrowing++;
     const k = `k${Math.floor(r() * keySpace)}`;
     const h = hashOf(k);
     const op = r();
@@ -41,6 +43,15 @@ function fuzz(hashOf: (k: string) => number, ops: number, keySpace: number, seed
     } else if (op < 0.75) {
       expect(idx.delete(bytes(k), h)).toBe(model.get(k) ?? -1);
       model.delete(k);
+    } else if (op < 0.8) {
+      // A merge drops an entry only if it still points where the merge saw it.
+      const old = model.get(k);
+      if (old !== undefined && r() < 0.5) {
+        expect(idx.deleteIf(h, old)).toBe(true);
+        model.delete(k);
+      } else {
+        expect(idx.deleteIf(h, m.put(k))).toBe(false);
+      }
     } else if (op < 0.85) {
       // A merge re-points an entry only if it is still at the old location.
       const old = model.get(k);
@@ -57,7 +68,14 @@ function fuzz(hashOf: (k: string) => number, ops: number, keySpace: number, seed
       expect(idx.get(bytes(k), h)).toBe(model.get(k) ?? -1);
     }
     expect(idx.size).toBe(model.size);
+    if (i % 97 === 0) {
+      // locsIn sees both tables while a doubling is under way.
+      const all = [...idx.locsIn(0, Number.MAX_SAFE_INTEGER - 1)].sort((a, b) => a - b);
+      expect(all).toEqual([...model.values()].sort((a, b) => a - b));
+    }
   }
+  // With a small migrateSlots the doublings span many operations: the test must have run during them.
+  if (migrateSlots !== undefined) expect(opsWhileGrowing).toBeGreaterThan(40);
   for (let j = 0; j < keySpace; j++) {
     const k = `k${j}`;
     expect(idx.get(bytes(k), hashOf(k)), k).toBe(model.get(k) ?? -1);
@@ -79,6 +97,15 @@ describe('HashIndex', () => {
 
   it('tells colliding keys apart: all keys on one hash, wrapping around the table end', () => {
     fuzz(() => 0xffffffff, 3000, 60, 3);
+  });
+
+  it('incremental doubling (2 old slots moved per operation): every operation stays exact mid-migration', () => {
+    fuzz((k) => hashKey(bytes(k)), 20_000, 3000, 4, 2);
+  });
+
+  it('incremental doubling with colliding hashes and a cluster wrapping the table end', () => {
+    fuzz((k) => [7, 0x80000007, 0xffffffff][Number(k.slice(1)) % 3]!, 6000, 300, 5, 1);
+    fuzz(() => 0xffffffff, 3000, 150, 6, 1);
   });
 
   it('backward-shift deletion keeps clusters reachable across the table end', () => {
