@@ -19,6 +19,9 @@
 //   deleteIf(h, loc)    → boolean      remove the entry at `loc`, if it is still there
 //   forEach(fn(loc, h)), locsIn(lo, hi) → Float64Array, size, bytes, capacity, clear(), reserve(n),
 //   shrinkToFit()
+//   beginScan(lo, hi), scanStep(slots) → done, endScan() → Float64Array, cancelScan()
+//                                      locsIn spread over many calls (a merge's start, one slice
+//                                      per set): entries the index moves meanwhile are listed too
 // A location is an opaque integer in [0, 2^53 - 1) chosen by the engine (see sealed-files.ts).
 //
 // Load factor: the table doubles when it would pass 3/4 full. Linear probing then averages ~2.5
@@ -86,6 +89,15 @@ function slotOfLoc(tb: Table, h: number, loc: number): number {
   }
 }
 
+/** An incremental locsIn under way: locations in [a - 1, b - 1), next position over t then old. */
+interface Scan {
+  a: number;
+  b: number;
+  pos: number;
+  out: Float64Array;
+  n: number;
+}
+
 /** Open-addressing hash index from keys to locations; see the file comment. */
 export class HashIndex {
   private t: Table;
@@ -96,6 +108,7 @@ export class HashIndex {
   private migMoved = 0;
   private count = 0;
   private growAt: number;
+  private scan: Scan | null = null;
 
   /**
    * `capacity` is rounded up to a power of two (at least 16); `migrateSlots` (tests) is how many
@@ -237,6 +250,71 @@ export class HashIndex {
     return out.subarray(0, n);
   }
 
+  /**
+   * Starts listing the locations in [lo, hi) a slice at a time (scanStep), so a merge's start
+   * costs no set more than a slice: one pass over a 2M-slot table takes 10-50 ms here. The list
+   * is complete for the entries in range when the last step ends: an entry that a deletion's
+   * backward shift or a doubling moves meanwhile is listed when it moves (possibly twice; a
+   * caller must tolerate duplicates). It assumes no new entry points into [lo, hi) meanwhile
+   * (true of a merge's sealed inputs). One scan at a time.
+   */
+  beginScan(lo: number, hi: number): void {
+    this.scan = { a: lo + 1, b: hi + 1, pos: 0, out: new Float64Array(1024), n: 0 };
+  }
+
+  /** Scans up to `slots` more slots of the scan begun by beginScan; true once it is complete. */
+  scanStep(slots: number): boolean {
+    const s = this.scan!;
+    const a = s.a;
+    const b = s.b;
+    let left = slots;
+    for (;;) {
+      const tLen = this.t.locs.length;
+      let locs: Float64Array;
+      let i: number;
+      if (s.pos < tLen) {
+        locs = this.t.locs;
+        i = s.pos;
+      } else if (this.old !== null && s.pos < tLen + this.old.locs.length) {
+        locs = this.old.locs;
+        i = s.pos - tLen;
+      } else {
+        return true;
+      }
+      if (left <= 0) return false;
+      const end = Math.min(locs.length, i + left);
+      left -= end - i;
+      s.pos += end - i;
+      for (; i < end; i++) {
+        const l = locs[i]!;
+        if (l >= a && l < b) this.scanNote(l);
+      }
+    }
+  }
+
+  /** Ends the scan; returns its list (a copy that owns its buffer). */
+  endScan(): Float64Array {
+    const s = this.scan!;
+    this.scan = null;
+    return s.out.slice(0, s.n);
+  }
+
+  /** Drops a scan begun by beginScan (no-op if none). */
+  cancelScan(): void {
+    this.scan = null;
+  }
+
+  /** Adds stored location `l` (loc + 1) to the scan's list. */
+  private scanNote(l: number): void {
+    const s = this.scan!;
+    if (s.n === s.out.length) {
+      const bigger = new Float64Array(s.out.length * 2);
+      bigger.set(s.out);
+      s.out = bigger;
+    }
+    s.out[s.n++] = l - 1;
+  }
+
   /** Grows the table now so that `n` entries fit without another doubling (e.g. before a bulk load). */
   reserve(n: number): void {
     if (n <= this.growAt && this.old === null) return;
@@ -248,6 +326,7 @@ export class HashIndex {
   /** Empties the index (keeps its capacity). */
   clear(): void {
     this.old = null;
+    this.scan = null;
     this.t.locs.fill(0);
     this.count = 0;
   }
@@ -334,7 +413,10 @@ export class HashIndex {
       const stays = i <= j ? home > i && home <= j : home > i || home <= j;
       if (!stays) {
         hashes[i] = hashes[j]!;
-        locs[i] = locs[j]!;
+        const l = locs[j]!;
+        locs[i] = l;
+        // Moved backwards: it may cross a running scan's position.
+        if (this.scan !== null && l >= this.scan.a && l < this.scan.b) this.scanNote(l);
         i = j;
       }
     }
@@ -357,6 +439,8 @@ export class HashIndex {
     const cap = (o.mask + 1) * 2;
     this.t = newTable(cap);
     this.growAt = Math.floor(cap * MAX_LOAD);
+    // A running scan needs no restart: it goes on through the new table, then walks the whole
+    // old one, and entries migrated meanwhile are listed as they move.
   }
 
   /** Moves at least `budget` old slots (to a cluster's end) to the new table; frees the old one after one lap. */
@@ -371,6 +455,7 @@ export class HashIndex {
     const locs = t.locs;
     const mask = t.mask;
     const shift = t.shift;
+    const scan = this.scan;
     let c = this.migCursor;
     let moved = this.migMoved;
     let left = budget;
@@ -381,7 +466,9 @@ export class HashIndex {
         let i = h >>> shift;
         while (locs[i] !== 0) i = (i + 1) & mask;
         hashes[i] = h;
-        locs[i] = oLocs[c]!;
+        const l = oLocs[c]!;
+        locs[i] = l;
+        if (scan !== null && l >= scan.a && l < scan.b) this.scanNote(l);
         oLocs[c] = 0;
         c = (c + 1) & oMask;
         moved++;
@@ -419,5 +506,6 @@ export class HashIndex {
     this.t = t;
     this.old = null;
     this.growAt = Math.floor(cap * MAX_LOAD);
+    if (this.scan !== null) this.scan.pos = 0; // every entry moved, none listed: walk again
   }
 }

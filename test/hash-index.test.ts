@@ -31,8 +31,23 @@ function fuzz(hashOf: (k: string) => number, ops: number, keySpace: number, seed
   const model = new Map<string, number>();
   const r = rng(seed);
   let opsWhileGrowing = 0;
+  // An incremental scan (a merge's start) runs now and then, a few slots per operation, over a
+  // range of existing locations (new ones are always higher, as a merge's inputs are sealed).
+  let scan: { lo: number; hi: number } | null = null;
+  let scans = 0;
   for (let i = 0; i < ops; i++) {
     if (idx.growing) opsWhileGrowing++;
+    if (scan === null && r() < 0.02) {
+      const hi = m.keys.length;
+      scan = { lo: Math.floor(r() * hi), hi };
+      idx.beginScan(scan.lo, scan.hi);
+    } else if (scan !== null && idx.scanStep(1 + Math.floor(r() * 6))) {
+      const got = new Set(idx.endScan());
+      for (const g of got) expect(g >= scan.lo && g < scan.hi, `listed ${g} outside the scan`).toBe(true);
+      for (const [k, v] of model) if (v >= scan.lo && v < scan.hi) expect(got.has(v), `scan missed ${k} at ${v}`).toBe(true);
+      scan = null;
+      scans++;
+    }
     const k = `k${Math.floor(r() * keySpace)}`;
     const h = hashOf(k);
     const op = r();
@@ -76,6 +91,7 @@ function fuzz(hashOf: (k: string) => number, ops: number, keySpace: number, seed
   }
   // With a small migrateSlots the doublings span many operations: the test must have run during them.
   if (migrateSlots !== undefined) expect(opsWhileGrowing).toBeGreaterThan(40);
+  expect(scans).toBeGreaterThan(2);
   for (let j = 0; j < keySpace; j++) {
     const k = `k${j}`;
     expect(idx.get(bytes(k), hashOf(k)), k).toBe(model.get(k) ?? -1);

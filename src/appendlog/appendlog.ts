@@ -206,6 +206,7 @@ export class AppendLogEngine implements Engine, KeyMatcher {
       mergeInFlight: s.mergeInFlight,
       mergeStalls: s.mergeStalls,
       mergeStallMs: s.mergeStallMs,
+      mergeScanSlices: s.mergeScanSlices,
       mergeMsMax: s.mergeMsMax,
       mergeMsTotal: s.mergeMsTotal,
       activeRecordsReplayed: this.counters.activeRecordsReplayed,

@@ -350,6 +350,7 @@ export class HybridLogEngine implements Engine, KeyMatcher {
       mergeInFlight: f.mergeInFlight,
       mergeStalls: f.mergeStalls,
       mergeStallMs: f.mergeStallMs,
+      mergeScanSlices: f.mergeScanSlices,
       mergeMsMax: f.mergeMsMax,
       mergeMsTotal: f.mergeMsTotal,
     };
