@@ -78,6 +78,22 @@ export function unlinkIfExists(file: string): void {
   }
 }
 
+/**
+ * Unlinks `file` on libuv's thread pool; the promise settles when it is gone (ENOENT counts as
+ * gone) or rejects with the error. Unlinking a merged-away file of tens of MiB took 25-70 ms of
+ * the set that installed the merge; off the thread, that set pays only the call.
+ */
+export function unlinkInBackground(file: string): Promise<void> {
+  try {
+    check('unlink', file);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  return fs.promises.unlink(file).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'ENOENT') throw e;
+  });
+}
+
 /** Writes a whole new file durably: temp file, fsync, rename over `file`, fsync the directory. */
 export function writeFileAtomicSync(file: string, data: Uint8Array | string): void {
   replaceFileSync(file, typeof data === 'string' ? Buffer.from(data) : data, true);

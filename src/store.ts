@@ -16,7 +16,7 @@ import {
   StoreClosedError,
 } from './errors.js';
 import { generationOf } from './file-names.js';
-import { isTempName, unlinkIfExists } from './io.js';
+import { isTempName, unlinkIfExists, unlinkInBackground } from './io.js';
 import { type LocalStateData, readLocalState, writeLocalState } from './local-state.js';
 import { type DirLock, lockDir } from './lock.js';
 import { EncryptedReplica } from './snapshot/encryption.js';
@@ -82,6 +82,8 @@ export class SnapStore implements Store {
   private retaining = false;
   /** Files an in-flight snapshot is still uploading; never swept. */
   private readonly pinned = new Set<string>();
+  /** Files the sweep is unlinking in the background (name → settles when done). */
+  private readonly unlinking = new Map<string, Promise<void>>();
   private gen = 0;
   private counters = { gets: 0, sets: 0, snapshots: 0, bytesPushed: 0, bytesPulled: 0 };
   private readonly ctx: EngineContext;
@@ -306,6 +308,7 @@ export class SnapStore implements Store {
     try {
       await this.eng.close();
     } finally {
+      await this.settleUnlinks();
       this.lock.release();
     }
   }
@@ -335,6 +338,7 @@ export class SnapStore implements Store {
       // Pulled files belong to no committed set until CURRENT switches: keep the sweep (which an
       // engine's commit during old.close() may run) away from them.
       for (const f of m.files) this.pinned.add(f.name);
+      await this.settleUnlinks();
       const pulled = await snap.pull(m, this.local.digests);
       this.counters.bytesPulled += pulled.bytesPulled;
       this.gen = Math.max(this.gen, m.maxGeneration + 1, (await snap.maxGeneration()) + 1);
@@ -433,13 +437,29 @@ export class SnapStore implements Store {
     for (const r of this.local.recent ?? []) for (const f of r.files) live.add(f);
     for (const f of this.local.optional ?? []) live.add(f);
     for (const name of fs.readdirSync(this.dir)) {
-      if (live.has(name) || this.pinned.has(name)) continue;
+      if (live.has(name) || this.pinned.has(name) || this.unlinking.has(name)) continue;
       if ((includeTemp && isTempName(name)) || (!isTempName(name) && generationOf(name) >= 0)) {
-        try {
-          unlinkIfExists(path.join(this.dir, name));
-        } catch { /* retried on the next sweep */ }
+        const file = path.join(this.dir, name);
+        if (includeTemp) {
+          // At open: nothing is being served yet, and the directory must be clean before it is.
+          try {
+            unlinkIfExists(file);
+          } catch { /* retried on the next sweep */ }
+        } else {
+          // Mid-run (a commit inside set(), say): off the thread. Failures are retried by the next sweep.
+          const done = unlinkInBackground(file).catch(() => undefined).finally(() => this.unlinking.delete(name));
+          this.unlinking.set(name, done);
+        }
       }
     }
+  }
+
+  /**
+   * Waits for the sweep's background unlinks: before a restore decides which files it has locally
+   * (a file about to vanish would count as present), and before close() lets the lock go.
+   */
+  private async settleUnlinks(): Promise<void> {
+    while (this.unlinking.size > 0) await Promise.all([...this.unlinking.values()]);
   }
 
   /** Every file CURRENT lists must exist, and sealed files with a recorded digest must have its size. */
