@@ -94,6 +94,14 @@ export function unlinkInBackground(file: string): Promise<void> {
   });
 }
 
+/**
+ * Closes `fd` on libuv's thread pool. For descriptors of files that are (or are about to be)
+ * unlinked: the last close frees the file's blocks, 35-60 ms for a merged-away run of tens of MiB.
+ */
+export function closeInBackground(fd: number): void {
+  fs.close(fd, () => undefined);
+}
+
 /** Writes a whole new file durably: temp file, fsync, rename over `file`, fsync the directory. */
 export function writeFileAtomicSync(file: string, data: Uint8Array | string): void {
   replaceFileSync(file, typeof data === 'string' ? Buffer.from(data) : data, true);

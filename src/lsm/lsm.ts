@@ -42,7 +42,7 @@ import { renameSync } from '../io.js';
 import { mergeRuns } from './merge.js';
 import { type MergeTicket, startJob } from '../worker-pool.js';
 import type { FlushJobSpec, MergeJobSpec, MergedRunParts } from '../worker-protocol.js';
-import { Memtable, writeMemtable } from './memtable.js';
+import { Memtable, writePacked } from './memtable.js';
 import { type LsmParams, lsmParams } from './params.js';
 import { type ProbeCounters, RunReader } from './run-reader.js';
 import fs from 'node:fs';
@@ -355,7 +355,7 @@ export class LsmEngine implements Engine {
     let reader: RunReader | null = null;
     let wal: Wal | null = null;
     try {
-      writeMemtable(mem, w, dropDeletions);
+      writePacked(mem.pack(), w, dropDeletions);
       if (w.records > 0) {
         w.finish();
         reader = RunReader.open(this.ctx.dir, name, 0);
@@ -612,7 +612,8 @@ export class LsmEngine implements Engine {
       throw e;
     }
     this.runs = runs;
-    for (const r of job.inputs) r.close();
+    // The commit's sweep is unlinking the inputs: the last close would free their blocks here.
+    for (const r of job.inputs) r.closeInBackground();
     this.merges++;
   }
 

@@ -3,19 +3,17 @@
 // Map keyed by latin1 strings, sorted once at flush, beats a skip list over byte keys several
 // times even counting the sort; and copying each value into a fresh Uint8Array halved the Map's
 // set rate, so values are copied into one arena instead and the Map holds slot numbers.
-// Latin1 strings sort by UTF-16 code unit, which for chars 0..255 is exactly unsigned byte
-// order, so a plain Array#sort yields run order.
+// A flush packs the entries into flat arrays (pack: keys as bytes, the arena, per-slot offsets)
+// and sorts and writes those (sortPacked, writePacked) — in the flush worker, or in the set
+// that flushes in foreground mode — so the worker never rebuilds a Map.
 
 import { keyString } from '../key-string.js';
 import { recordSize } from '../record.js';
+import { compareBytes } from './key-compare.js';
 import type { RunWriter } from './run-writer.js';
 
 /** Slots numbers below this fit next to a 32-bit sort window in one double (2^21 * 2^32 = 2^53). */
 const SLOT_SPAN = 2 ** 21;
-
-function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 /** A memtable's entries as flat arrays (see Memtable.pack), transferable to a worker thread. */
 export interface PackedMemtable {
@@ -136,76 +134,14 @@ export class Memtable {
     this.len = len;
   }
 
-  /**
-   * Slots in unsigned byte order of their keys. Measured on 90K 8-byte keys: sorting the key
-   * strings and looking each up again in the Map (entries scattered over the heap) cost ~100 ms
-   * per flush; a comparator sort of slot numbers ~60 ms; this ~15 ms. Each slot becomes one
-   * double `window * 2^21 + slot`, where `window` is 4 key bytes after the prefix all keys share,
-   * so a native numeric sort orders nearly everything; runs of equal windows are then sorted by
-   * comparing the key strings.
-   */
+  /** Slots in unsigned byte order of their keys (sortPacked over pack()). */
   sortedSlots(): number[] {
-    const n = this.slots;
-    const keys = this.keyOf;
-    const order = new Array<number>(n);
-    if (n === 0) return order;
-    if (n >= SLOT_SPAN) {
-      for (let i = 0; i < n; i++) order[i] = i;
-      return order.sort((a, b) => compareStrings(keys[a]!, keys[b]!));
-    }
-    // Longest prefix shared by every key.
-    const first = keys[0]!;
-    let lcp = first.length;
-    for (let i = 1; i < n && lcp > 0; i++) {
-      const k = keys[i]!;
-      const m = lcp < k.length ? lcp : k.length;
-      let j = 0;
-      while (j < m && k.charCodeAt(j) === first.charCodeAt(j)) j++;
-      lcp = j;
-    }
-    const packed = new Float64Array(n);
-    for (let s = 0; s < n; s++) {
-      const k = keys[s]!;
-      let w = 0;
-      for (let j = lcp; j < lcp + 4; j++) w = w * 256 + (j < k.length ? k.charCodeAt(j) : 0);
-      packed[s] = w * SLOT_SPAN + s;
-    }
-    packed.sort();
-    for (let i = 0; i < n; i++) order[i] = packed[i]! % SLOT_SPAN;
-    // Equal windows (keys that differ only after the window, or by length): sort by the strings.
-    let i = 0;
-    while (i < n) {
-      const w = Math.floor(packed[i]! / SLOT_SPAN);
-      let j = i + 1;
-      while (j < n && Math.floor(packed[j]! / SLOT_SPAN) === w) j++;
-      if (j - i > 1) {
-        const group = order.slice(i, j).sort((a, b) => compareStrings(keys[a]!, keys[b]!));
-        for (let g = 0; g < group.length; g++) order[i + g] = group[g]!;
-      }
-      i = j;
-    }
-    return order;
+    return Array.from(sortPacked(this.pack()));
   }
 
   /** Key string (latin1, one char per byte) of a slot. */
   keyOfSlot(slot: number): string {
     return this.keyOf[slot]!;
-  }
-
-  /** The arena holding the values. */
-  get values(): Uint8Array {
-    return this.arena;
-  }
-
-  /** Arena offset of a slot's value. */
-  offsetOf(slot: number): number {
-    return this.off[slot]!;
-  }
-
-  /** Value length of a slot, 0 for a deletion. */
-  lengthOf(slot: number): number {
-    const n = this.len[slot]!;
-    return n < 0 ? 0 : n;
   }
 
   /** Estimated heap bytes: the arena and slot arrays plus ~80 bytes of Map entry and key string per key. */
@@ -234,20 +170,6 @@ export class Memtable {
     return { keys, keyEnds, values: this.arena.slice(0, this.used), valueOffs: this.off.slice(0, n), valueLens: this.len.slice(0, n) };
   }
 
-  /** Rebuilds a memtable from `pack()`'s arrays (in the worker thread). */
-  static unpack(p: PackedMemtable): Memtable {
-    const m = new Memtable(Number.MAX_SAFE_INTEGER);
-    let k0 = 0;
-    for (let s = 0; s < p.keyEnds.length; s++) {
-      const k1 = p.keyEnds[s]!;
-      const n = p.valueLens[s]!;
-      const o = p.valueOffs[s]!;
-      m.set(p.keys.subarray(k0, k1), n < 0 ? DELETED : p.values.subarray(o, o + n));
-      k0 = k1;
-    }
-    return m;
-  }
-
   /** Drops every entry (keeps the arena unless it grew far beyond the limit). */
   clear(): void {
     this.map.clear();
@@ -259,12 +181,68 @@ export class Memtable {
   }
 }
 
-/** Streams `mem` in key order into `w`; deletions are left out when `dropDeletions` (nothing below to hide). */
-export function writeMemtable(mem: Memtable, w: RunWriter, dropDeletions: boolean): void {
-  const arena = mem.values;
-  for (const slot of mem.sortedSlots()) {
-    const len = mem.lengthOf(slot);
-    if (len === 0 && dropDeletions) continue;
-    w.addStringKey(mem.keyOfSlot(slot), arena, mem.offsetOf(slot), len);
+/**
+ * Slots of a packed memtable in unsigned byte order of their keys (keys are distinct). Measured on
+ * 90K 8-byte keys: rebuilding a Map from the packed arrays in the worker and sorting its key
+ * strings cost ~130 ms per flush; this ~20 ms. Each slot becomes one double
+ * `window * 2^21 + slot`, where `window` is 4 key bytes after the prefix all keys share, so a
+ * native numeric sort orders nearly everything; runs of equal windows are then sorted by
+ * comparing key bytes.
+ */
+export function sortPacked(p: PackedMemtable): Uint32Array {
+  const ends = p.keyEnds;
+  const keys = p.keys;
+  const n = ends.length;
+  const order = new Uint32Array(n);
+  const startOf = (s: number): number => (s === 0 ? 0 : ends[s - 1]!);
+  const cmpSlots = (a: number, b: number): number => compareBytes(keys, startOf(a), ends[a]!, keys, startOf(b), ends[b]!);
+  if (n === 0) return order;
+  if (n >= SLOT_SPAN) {
+    const all = Array.from({ length: n }, (_, i) => i).sort(cmpSlots);
+    order.set(all);
+    return order;
+  }
+  // Longest prefix shared by every key.
+  const f0 = 0;
+  let lcp = ends[0]!;
+  for (let s = 1; s < n && lcp > 0; s++) {
+    const k0 = startOf(s);
+    const m = Math.min(lcp, ends[s]! - k0);
+    let j = 0;
+    while (j < m && keys[k0 + j] === keys[f0 + j]) j++;
+    lcp = j;
+  }
+  const packed = new Float64Array(n);
+  for (let s = 0; s < n; s++) {
+    const k0 = startOf(s) + lcp;
+    const k1 = ends[s]!;
+    let w = 0;
+    for (let j = k0; j < k0 + 4; j++) w = w * 256 + (j < k1 ? keys[j]! : 0);
+    packed[s] = w * SLOT_SPAN + s;
+  }
+  packed.sort();
+  for (let i = 0; i < n; i++) order[i] = packed[i]! % SLOT_SPAN;
+  // Equal windows (keys that differ only after the window, or by length): sort by the bytes.
+  let i = 0;
+  while (i < n) {
+    const w = Math.floor(packed[i]! / SLOT_SPAN);
+    let j = i + 1;
+    while (j < n && Math.floor(packed[j]! / SLOT_SPAN) === w) j++;
+    if (j - i > 1) order.subarray(i, j).sort(cmpSlots);
+    i = j;
+  }
+  return order;
+}
+
+/**
+ * Streams a packed memtable in key order into `w` (the one flush path: the worker's, and the
+ * foreground flush after pack()); deletions are left out when `dropDeletions` (nothing below to hide).
+ */
+export function writePacked(p: PackedMemtable, w: RunWriter, dropDeletions: boolean): void {
+  const ends = p.keyEnds;
+  for (const slot of sortPacked(p)) {
+    const n = p.valueLens[slot]!;
+    if (n < 0 && dropDeletions) continue;
+    w.addKeyBytes(p.keys, slot === 0 ? 0 : ends[slot - 1]!, ends[slot]!, p.values, p.valueOffs[slot]!, n < 0 ? 0 : n);
   }
 }

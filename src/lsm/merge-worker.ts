@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { workerData } from 'node:worker_threads';
-import { Memtable, writeMemtable } from './memtable.js';
+import { writePacked } from './memtable.js';
 import { type MergedRun, mergeRuns, type RunSource } from './merge.js';
 import { type FlushJobSpec, type JobOutcome, JobStopped, type MergeJobSpec, type MergedRunParts } from '../worker-protocol.js';
 import { RunReader } from './run-reader.js';
@@ -33,10 +33,9 @@ function pauseForFlushes(stop: () => boolean): boolean {
 
 /** Writes a frozen memtable's entries as a run under its temp name; null if nothing to write. */
 function flushRun(s: FlushJobSpec): MergedRun | null {
-  const mem = Memtable.unpack(s.entries);
   const w = new RunWriter(s.dir, s.outName, s.densityFactor, s.falsePositiveRate);
   try {
-    writeMemtable(mem, w, s.dropDeletions);
+    writePacked(s.entries, w, s.dropDeletions);
     if (w.records === 0) {
       w.abort();
       return null;

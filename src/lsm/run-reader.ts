@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { CorruptionError } from '../errors.js';
+import { closeInBackground } from '../io.js';
 import { generationOf } from '../file-names.js';
 import { Parse, parseRecord, rec } from '../record.js';
 import { xxh32 } from '../xxh32.js';
@@ -198,6 +199,11 @@ export class RunReader {
   /** Closes the descriptor. */
   close(): void {
     try { fs.closeSync(this.fd); } catch { /* already closed */ }
+  }
+
+  /** close() off the thread, for a run just merged away (its file is being unlinked). */
+  closeInBackground(): void {
+    closeInBackground(this.fd);
   }
 }
 

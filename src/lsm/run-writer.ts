@@ -70,6 +70,21 @@ export class RunWriter {
    * Encodes and appends a record whose key is a latin1 string (one char per byte, as memtable
    * keys are) and whose value is src[off, off+len) (len 0 = deletion).
    */
+  /** Appends a record whose key is `keys[k0, k1)` and value `src[off, off + len)` (len 0 = deletion). */
+  addKeyBytes(keys: Uint8Array, k0: number, k1: number, src: Uint8Array, off: number, len: number): void {
+    const kLen = k1 - k0;
+    this.ensure(recordSize(kLen, len));
+    const buf = this.buf;
+    const start = this.pos;
+    let p = writeVarint(buf, start, kLen);
+    const ks = p;
+    for (let i = k0; i < k1; i++) buf[p++] = keys[i]!;
+    p = writeVarint(buf, p, len);
+    buf.set(src.subarray(off, off + len), p);
+    p += len;
+    this.sealRecord(start, p, ks, kLen);
+  }
+
   addStringKey(key: string, src: Uint8Array, off: number, len: number): void {
     const kLen = key.length;
     this.ensure(recordSize(kLen, len));
@@ -81,6 +96,12 @@ export class RunWriter {
     p = writeVarint(buf, p, len);
     buf.set(src.subarray(off, off + len), p);
     p += len;
+    this.sealRecord(start, p, ks, kLen);
+  }
+
+  /** Writes the checksum of the record at [start, p) and notes it (filter, fences). */
+  private sealRecord(start: number, p: number, ks: number, kLen: number): void {
+    const buf = this.buf;
     const c = xxh32(buf, start, p);
     buf[p] = c;
     buf[p + 1] = c >>> 8;
