@@ -42,7 +42,7 @@ import { fsyncDir, fsyncSync, renameSync } from './io.js';
 import type { MergeMode } from './merge-params.js';
 import { IndexMoves } from './index-moves.js';
 import { MergeWriter } from './merge-writer.js';
-import { type MergeTicket, startJob } from './worker-pool.js';
+import { type MergeTicket, prestartWorker, startJob } from './worker-pool.js';
 import type { HashMergeParts, HashSealJobSpec } from './worker-protocol.js';
 import { Parse, type RecordView, parseRecord, parseRecordTo, rec, varintSize } from './record.js';
 import { BLOCK_BYTES, BlockCache, type BlockCacheStats } from './block-cache.js';
@@ -211,6 +211,7 @@ export class SealedFiles {
     this.cache = o.blockCacheBytes ? new BlockCache(o.blockCacheBytes) : null;
     this.background = (o.merges ?? 'background') === 'background';
     this.stallAt = o.maxRunsBeforeStall ?? 4 * o.maxRunsPerLevel;
+    if (this.background) prestartWorker('hash-merge');
   }
 
   /** A background merge or seal job is pending: call mergeStep on every set (an atomic load or two). */

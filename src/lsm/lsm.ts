@@ -40,7 +40,7 @@ import { DEFAULT_MAX_VALUE_BYTES } from '../validate.js';
 import { bloomHash } from './bloom-filter.js';
 import { renameSync } from '../io.js';
 import { mergeRuns } from './merge.js';
-import { type MergeTicket, startJob } from '../worker-pool.js';
+import { type MergeTicket, prestartWorker, startJob } from '../worker-pool.js';
 import type { FlushJobSpec, MergeJobSpec, MergedRunParts } from '../worker-protocol.js';
 import { Memtable, writePacked } from './memtable.js';
 import { type LsmParams, lsmParams } from './params.js';
@@ -131,6 +131,8 @@ export class LsmEngine implements Engine {
     // With a WAL, a flush also starts the next log, and the log being replaced must stay until
     // the run is installed: that needs two logs in the committed metadata, so it stays inline.
     this.asyncFlush = p.merges === 'background' && !p.wal;
+    if (p.merges === 'background') prestartWorker('merge');
+    if (this.asyncFlush) prestartWorker('flush');
   }
 
   /** Loads `state` (footers, fences and filters of its runs; replays its WAL) and prepares the log. */
