@@ -145,9 +145,13 @@ export class AppendLogEngine implements Engine, KeyMatcher {
     const h = hashKey(key);
     if (value.length === 0) {
       // Deleting an absent key hides nothing on disk: no tombstone. (get may read and throw first.)
-      const prev = this.index.get(key, h);
+      let prev = this.index.get(key, h);
       if (prev < 0) return;
-      this.segmentFor(key.length, 0).append(key, value);
+      const seals = this.counters.seals;
+      const seg = this.segmentFor(key.length, 0);
+      // A seal's compaction may just have moved the record: look it up again.
+      if (this.counters.seals !== seals) prev = this.index.get(key, h);
+      seg.append(key, value);
       this.index.deleteIf(h, prev);
     } else {
       const seg = this.segmentFor(key.length, value.length);
@@ -285,7 +289,37 @@ export class AppendLogEngine implements Engine, KeyMatcher {
     if (old && old.buf.length === this.p.thresholdBytes) this.spare = old.buf;
     this.counters.seals++;
     this.mergeWanted = true;
+    if (this.p.compaction) this.compactRecent();
     if (commit) this.commit();
+  }
+
+  /**
+   * Compaction (thesis §3.3) of the segment just sealed, right away: its output takes the next
+   * generation, and age order within a level is generation order, so it must be written before
+   * the next segment is started. (Deferred to the next set, it was newer than that segment: a
+   * key set again there came back with its older value after a reopen.) A failure is counted,
+   * not thrown: the sealed segment simply stays as it is.
+   */
+  private compactRecent(): void {
+    const r = this.recent;
+    if (r === null || this.sealed.fileAt(r.slot)?.name !== r.name) return;
+    try {
+      this.sealed.compact(r.name, this.index);
+    } catch (e) {
+      this.counters.mergeFailures++;
+      if (e instanceof CorruptionError) this.ctx.onCorruption?.(e);
+    } finally {
+      this.dropStaleRecent();
+    }
+  }
+
+  /** The recent buffer is valid only while its file still holds that slot. */
+  private dropStaleRecent(): void {
+    const r = this.recent;
+    if (r !== null && this.sealed.fileAt(r.slot)?.name !== r.name) {
+      if (r.buf.length === this.p.thresholdBytes && this.spare === null) this.spare = r.buf;
+      this.recent = null;
+    }
   }
 
   /** Drops an active segment without records from the committed set. */
@@ -299,30 +333,19 @@ export class AppendLogEngine implements Engine, KeyMatcher {
   }
 
   /**
-   * The one place merges start: optional compaction of the segment just sealed, then every level
-   * that is full, cascading. A failure is counted (and reported if corruption), not thrown: the
-   * set that triggered it is already durable, and the inputs stay in place.
+   * The one place merges start: every level that is full, cascading (compaction runs at the seal,
+   * see compactRecent). A failure is counted (and reported if corruption), not thrown: the set
+   * that triggered it is already durable, and the inputs stay in place.
    */
   private runDueMerges(): void {
     this.mergeWanted = false;
     try {
-      let changed = false;
-      if (this.p.compaction && this.recent !== null && this.sealed.fileAt(this.recent.slot)?.name === this.recent.name) {
-        this.sealed.compact(this.recent.name, this.index);
-        changed = true;
-      }
-      changed = this.sealed.mergeStep(this.index) || changed;
-      if (changed) this.commit();
+      if (this.sealed.mergeStep(this.index)) this.commit();
     } catch (e) {
       this.counters.mergeFailures++;
       if (e instanceof CorruptionError) this.ctx.onCorruption?.(e);
     } finally {
-      // The recent buffer is valid only while its file still holds that slot.
-      const r = this.recent;
-      if (r !== null && this.sealed.fileAt(r.slot)?.name !== r.name) {
-        if (r.buf.length === this.p.thresholdBytes && this.spare === null) this.spare = r.buf;
-        this.recent = null;
-      }
+      this.dropStaleRecent();
     }
   }
 
