@@ -131,8 +131,13 @@ async function loadGetsReopen(): Promise<void> {
 
   // 5. reopen vs AppendLog-style full-scan rebuild of the same data files.
   // Oldest first (deepest level, then generation); each file's record section ends at its index.
-  const files = fs.readdirSync(dir).filter((n) => n.endsWith('.run'))
-    .map((n) => RunReader.open(dir, n, Number(n.slice(1, n.indexOf('.')))))
+  // A copy of the closed store's runs: the reopens below may install a merge (a get does), which
+  // deletes runs from `dir`; the scan must keep reading the same files.
+  const scanDir = `${dir}-scan`;
+  fs.mkdirSync(scanDir);
+  for (const n of fs.readdirSync(dir).filter((x) => x.endsWith('.run'))) fs.copyFileSync(path.join(dir, n), path.join(scanDir, n));
+  const files = fs.readdirSync(scanDir).filter((n) => n.endsWith('.run'))
+    .map((n) => RunReader.open(scanDir, n, Number(n.slice(1, n.indexOf('.')))))
     .sort((a, b) => b.level - a.level || a.gen - b.gen);
   for (const f of files) f.close();
   const scanRebuild = (): number => {
@@ -166,6 +171,7 @@ async function loadGetsReopen(): Promise<void> {
   log(`reopen ${(openS * 1000).toFixed(1)} ms vs scan ${(scanS * 1000).toFixed(1)} ms`);
   claims.push({ what: 'reopen of a 1M-key store vs AppendLog-style full-scan rebuild (same files)', measured: `${(openS * 1000).toFixed(1)} ms vs ${(scanS * 1000).toFixed(0)} ms = ${(scanS / openS).toFixed(0)}x faster`, target: '>= 10x', pass: scanS / openS >= 10 });
   fs.rmSync(dir, { recursive: true, force: true });
+  fs.rmSync(scanDir, { recursive: true, force: true });
 }
 
 // ---------------------------------------------------------------- 4. Bloom probes

@@ -62,6 +62,23 @@ async function settle(s: SnapStore): Promise<void> {
 }
 
 describe('background merges', () => {
+  it('gets alone install a finished merge (a read phase after a burst of writes probes fewer runs)', async () => {
+    const dir = tmpDir();
+    const s = await openBg(dir, { maxRunsBeforeStall: 1000 });
+    const model = new Map<string, string>();
+    const release = hold();
+    fill(s, model, 120, 1); // several flushes: a level-0 merge is due and waits on the held worker
+    expect(eng(s).mergeInFlight).toBe(0);
+    const before = eng(s).merges as number;
+    release();
+    for (let i = 0; i < 2000 && eng(s).merges === before; i++) {
+      await new Promise((r) => setTimeout(r, 2));
+      expectState(s, model, 5); // gets only
+    }
+    expect(eng(s).merges).toBeGreaterThan(before);
+    expectState(s, model, 120);
+  });
+
   it('sets and gets go on against the inputs while a merge is held, and the output installs later', async () => {
     const dir = tmpDir('bg-overlap');
     const s = await openBg(dir, { maxRunsBeforeStall: 50 });
