@@ -89,13 +89,27 @@ function slotOfLoc(tb: Table, h: number, loc: number): number {
   }
 }
 
-/** An incremental locsIn under way: locations in [a - 1, b - 1), next position over t then old. */
+/** A listing of the locations in [a - 1, b - 1) (locsIn, or one spread over calls): next position over t then old. */
 interface Scan {
   a: number;
   b: number;
   pos: number;
   out: Float64Array;
   n: number;
+}
+
+function newScan(lo: number, hi: number): Scan {
+  return { a: lo + 1, b: hi + 1, pos: 0, out: new Float64Array(1024), n: 0 };
+}
+
+/** Adds stored location `l` (loc + 1) to the scan's list. */
+function scanNote(s: Scan, l: number): void {
+  if (s.n === s.out.length) {
+    const bigger = new Float64Array(s.out.length * 2);
+    bigger.set(s.out);
+    s.out = bigger;
+  }
+  s.out[s.n++] = l - 1;
 }
 
 /** Open-addressing hash index from keys to locations; see the file comment. */
@@ -229,25 +243,9 @@ export class HashIndex {
    * per-file bitmaps right here would cost a cache miss each: that is left to the merge worker).
    */
   locsIn(lo: number, hi: number): Float64Array {
-    const a = lo + 1;
-    const b = hi + 1;
-    let out = new Float64Array(Math.min(this.count, 1 << 16) + 16);
-    let n = 0;
-    for (const tb of this.old === null ? [this.t] : [this.t, this.old]) {
-      const locs = tb.locs;
-      for (let i = 0; i < locs.length; i++) {
-        const l = locs[i]!;
-        if (l >= a && l < b) {
-          if (n === out.length) {
-            const bigger = new Float64Array(Math.min(out.length * 2, this.count + 16));
-            bigger.set(out);
-            out = bigger;
-          }
-          out[n++] = l - 1;
-        }
-      }
-    }
-    return out.subarray(0, n);
+    const s = newScan(lo, hi);
+    this.walk(s, Infinity);
+    return s.out.subarray(0, s.n);
   }
 
   /**
@@ -259,12 +257,28 @@ export class HashIndex {
    * (true of a merge's sealed inputs). One scan at a time.
    */
   beginScan(lo: number, hi: number): void {
-    this.scan = { a: lo + 1, b: hi + 1, pos: 0, out: new Float64Array(1024), n: 0 };
+    this.scan = newScan(lo, hi);
   }
 
   /** Scans up to `slots` more slots of the scan begun by beginScan; true once it is complete. */
   scanStep(slots: number): boolean {
+    return this.walk(this.scan!, slots);
+  }
+
+  /** Ends the scan; returns its list (a copy that owns its buffer). */
+  endScan(): Float64Array {
     const s = this.scan!;
+    this.scan = null;
+    return s.out.slice(0, s.n);
+  }
+
+  /** Drops a scan begun by beginScan (no-op if none). */
+  cancelScan(): void {
+    this.scan = null;
+  }
+
+  /** Walks up to `slots` more slots of the new table, then the old, for `s`; true once past both. */
+  private walk(s: Scan, slots: number): boolean {
     const a = s.a;
     const b = s.b;
     let left = slots;
@@ -287,32 +301,9 @@ export class HashIndex {
       s.pos += end - i;
       for (; i < end; i++) {
         const l = locs[i]!;
-        if (l >= a && l < b) this.scanNote(l);
+        if (l >= a && l < b) scanNote(s, l);
       }
     }
-  }
-
-  /** Ends the scan; returns its list (a copy that owns its buffer). */
-  endScan(): Float64Array {
-    const s = this.scan!;
-    this.scan = null;
-    return s.out.slice(0, s.n);
-  }
-
-  /** Drops a scan begun by beginScan (no-op if none). */
-  cancelScan(): void {
-    this.scan = null;
-  }
-
-  /** Adds stored location `l` (loc + 1) to the scan's list. */
-  private scanNote(l: number): void {
-    const s = this.scan!;
-    if (s.n === s.out.length) {
-      const bigger = new Float64Array(s.out.length * 2);
-      bigger.set(s.out);
-      s.out = bigger;
-    }
-    s.out[s.n++] = l - 1;
   }
 
   /** Grows the table now so that `n` entries fit without another doubling (e.g. before a bulk load). */
@@ -416,7 +407,7 @@ export class HashIndex {
         const l = locs[j]!;
         locs[i] = l;
         // Moved backwards: it may cross a running scan's position.
-        if (this.scan !== null && l >= this.scan.a && l < this.scan.b) this.scanNote(l);
+        if (this.scan !== null && l >= this.scan.a && l < this.scan.b) scanNote(this.scan, l);
         i = j;
       }
     }
@@ -468,7 +459,7 @@ export class HashIndex {
         hashes[i] = h;
         const l = oLocs[c]!;
         locs[i] = l;
-        if (scan !== null && l >= scan.a && l < scan.b) this.scanNote(l);
+        if (scan !== null && l >= scan.a && l < scan.b) scanNote(scan, l);
         oLocs[c] = 0;
         c = (c + 1) & oMask;
         moved++;

@@ -83,15 +83,13 @@ export function unlinkIfExists(file: string): void {
  * gone) or rejects with the error. Unlinking a merged-away file of tens of MiB took 25-70 ms of
  * the set that installed the merge; off the thread, that set pays only the call.
  */
-export function unlinkInBackground(file: string): Promise<void> {
+export async function unlinkInBackground(file: string): Promise<void> {
+  check('unlink', file);
   try {
-    check('unlink', file);
+    await fs.promises.unlink(file);
   } catch (e) {
-    return Promise.reject(e);
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
-  return fs.promises.unlink(file).catch((e: NodeJS.ErrnoException) => {
-    if (e.code !== 'ENOENT') throw e;
-  });
 }
 
 /**

@@ -201,8 +201,7 @@ export class HybridLogEngine implements Engine, KeyMatcher {
   private makeRoom(len: number): void {
     const ring = this.ring;
     if (this.pending !== null) {
-      if (ring.fits(len)) this.flushStep(false);
-      else this.flushStep(true);
+      this.flushStep(!ring.fits(len));
     } else if (ring.readOnly - ring.head >= this.p.flushIntervalBytes) {
       this.startFlush(ring.readOnly);
       this.flushStep(this.p.merges === 'foreground');
