@@ -15,7 +15,7 @@
 import fs from 'node:fs';
 import { replaceFileSync } from './io.js';
 import { HASH_SEED } from './hash-index.js';
-import { xxh32 } from './xxh32.js';
+import { xxh32, xxh32Long } from './xxh32.js';
 
 /** 'SKH1' little-endian. */
 export const HINT_MAGIC = 0x31484b53;
@@ -127,7 +127,7 @@ export class HintBuilder {
     dv.setFloat64(8, dataSize, true);
     dv.setUint32(16, entries, true);
     dv.setUint32(20, 0, true);
-    dv.setUint32(p, xxh32(out, 0, p), true);
+    dv.setUint32(p, xxh32Long(out, 0, p), true);
     return out.subarray(0, p + 4);
   }
 
@@ -198,7 +198,7 @@ export function readHint(file: string): Hint | null {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (dv.getUint32(0, true) !== HINT_MAGIC || dv.getUint32(4, true) !== HINT_FORMAT) return null;
   const end = bytes.length - 4;
-  if (dv.getUint32(end, true) !== xxh32(bytes, 0, end)) return null;
+  if (dv.getUint32(end, true) !== xxh32Long(bytes, 0, end)) return null;
   const dataSize = dv.getFloat64(8, true);
   if (!Number.isSafeInteger(dataSize) || dataSize < 0) return null;
   return { bytes, dataSize, entries: dv.getUint32(16, true) };

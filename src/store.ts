@@ -26,6 +26,7 @@ import { Snapshotter } from './snapshot/snapshotter.js';
 import { type KeyCodecName, TypedState } from './typed.js';
 import type { OpenOptions, SnapshotInfo, Store, StoreStats } from './types.js';
 import { DEFAULT_MAX_VALUE_BYTES, checkKey, checkValue, checkVersionId, positiveInt } from './validate.js';
+import { loadWasmHash } from './xxh32.js';
 
 const COMMON = ['engine', 'dir', 'replica', 'maxValueBytes', 'transferParallelism', 'encryption', 'retain', 'rollbackCacheVersions'] as const;
 const EMPTY = new Uint8Array(0);
@@ -158,6 +159,7 @@ export class SnapStore implements Store {
     }
     this.sweep(true);
     if (existing) this.checkFilesPresent(existing);
+    await loadWasmHash(); // hint files are checked with it (xxh32Long)
     this.eng = await this.def.open(this.ctx, this.params, existing ? { files: existing.files, meta: existing.meta, optional: existing.optional ?? [] } : null);
   }
 

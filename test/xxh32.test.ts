@@ -5,7 +5,7 @@
 
 import { describe, expect, it } from 'vitest';
 import xxhash from 'xxhash-wasm';
-import { xxh32 } from '../src/xxh32.js';
+import { loadWasmHash, xxh32, xxh32Long } from '../src/xxh32.js';
 
 describe('xxh32', () => {
   it('equals xxhash-wasm for lengths 0..100, offsets 0..5 and several seeds', async () => {
@@ -20,6 +20,19 @@ describe('xxh32', () => {
           expect(xxh32(Buffer.from(src.buffer, start, len), 0, len, seed)).toBe(want);
         }
       }
+    }
+  });
+
+  it('xxh32Long equals xxh32 on both sides of its WebAssembly threshold, before and after loading', async () => {
+    const src = new Uint8Array(70_000);
+    for (let i = 0; i < src.length; i++) src[i] = (i * 2654435761) >>> 24;
+    const cases = [[0, 4095], [1, 4097], [3, 65_539], [0, 70_000]] as const;
+    const before = cases.map(([s, e]) => xxh32Long(src, s, e, 7));
+    await loadWasmHash();
+    for (let i = 0; i < cases.length; i++) {
+      const [s, e] = cases[i]!;
+      expect(xxh32Long(src, s, e, 7)).toBe(xxh32(src, s, e, 7));
+      expect(before[i]).toBe(xxh32(src, s, e, 7));
     }
   });
 });

@@ -3,15 +3,11 @@
 // are hashed streaming, never read whole.
 
 import fs from 'node:fs';
-import xxhash from 'xxhash-wasm';
-
-type Hasher = Awaited<ReturnType<typeof xxhash>>;
-let hasher: Promise<Hasher> | undefined;
+import { type WasmHasher, loadWasmHash } from '../xxh32.js';
 
 /** The xxhash-wasm instance, created once per process. */
-export function getHasher(): Promise<Hasher> {
-  hasher ??= xxhash();
-  return hasher;
+export function getHasher(): Promise<WasmHasher> {
+  return loadWasmHash();
 }
 
 /** Size and xxh64 (16 hex digits) of a file's content. */
