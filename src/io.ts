@@ -46,6 +46,20 @@ export function writeAllSync(fd: number, buf: Uint8Array, off = 0, len = buf.len
   }
 }
 
+/**
+ * The fault hook alone, for a write that is a store into a file mapping (src/mmap.ts): there is no
+ * syscall to fail, but tests inject ENOSPC/EIO into it as into any write.
+ */
+export function checkWrite(fd: number): void {
+  check('write', fd);
+}
+
+/** Truncates (or extends with zeros) the file of `fd` to `len` bytes. */
+export function ftruncateSync(fd: number, len: number): void {
+  check('write', fd);
+  fs.ftruncateSync(fd, len);
+}
+
 /** fsync of a file descriptor. */
 export function fsyncSync(fd: number): void {
   check('fsync', fd);

@@ -89,6 +89,19 @@ function readVarint(buf: Uint8Array, pos: number, end: number): number {
 }
 
 /**
+ * The offset just past the record at `pos` as its two length fields claim it (whether or not its
+ * bytes or checksum are whole), or -1 if a length field is unreadable before `end` or invalid.
+ * Reopening a mapped segment uses it to tell a record cut short by a crash from corruption.
+ */
+export function claimedRecordEnd(buf: Uint8Array, pos: number, end: number, maxLen = 0x7fffffff): number {
+  const keyLen = readVarint(buf, pos, end);
+  if (vEnd < 0 || keyLen === 0 || keyLen > maxLen) return -1;
+  const valueLen = readVarint(buf, vEnd + keyLen, end);
+  if (vEnd < 0 || valueLen > maxLen) return -1;
+  return vEnd + valueLen + 4;
+}
+
+/**
  * Parses the record starting at `pos` in `buf[.., end)`, filling `rec`. `maxLen` bounds key and
  * value lengths so a corrupt length is reported as Bad rather than as a huge Short read.
  */

@@ -15,8 +15,9 @@
 //                              (background mode: fsync + hint are a worker job)
 //   load(files, index)         reopen: open + index `files` oldest first, from hints (or scans);
 //                              rewrites missing/bad hints
-//   keyEquals(loc, key)        for the engine's KeyMatcher (one positional read, or a block of the
-//                              optional block cache — `blockCacheBytes`; checksum checked either way)
+//   keyEquals(loc, key)        for the engine's KeyMatcher (in place in the file's read-only mapping
+//                              with `mapReads`; else one positional read, or a block of the optional
+//                              block cache — `blockCacheBytes`; checksum checked every way)
 //   cacheStats(), cacheBytes   block cache figures (null / 0 without one)
 //   valueAt(loc) → Uint8Array  a fresh copy of the record's value (reuses the keyEquals read)
 //   mergeStep(index) → boolean the engines' entry point, after a seal and on every set while
@@ -46,6 +47,7 @@ import { type MergeTicket, prestartWorker, startJob } from './worker-pool.js';
 import type { HashMergeParts, HashSealJobSpec } from './worker-protocol.js';
 import { Parse, type RecordView, parseRecord, parseRecordTo, rec, varintSize } from './record.js';
 import { BLOCK_BYTES, BlockCache, type BlockCacheStats } from './block-cache.js';
+import { mapFile } from './mmap.js';
 import { scanRecords } from './record-scan.js';
 
 /** Locations are slot * SLOT_SPAN + offset: 2^37 = 128 GiB per file, 2^16 slots below 2^53. */
@@ -87,6 +89,8 @@ export interface SealedFile {
   readonly slot: number;
   readonly size: number;
   readonly fd: number;
+  /** A read-only mapping of the whole file (mapReads), read in place instead of with pread(2); else null. */
+  readonly map: Buffer | null;
   /** Whether its hint file exists (written or loaded). */
   hint: boolean;
 }
@@ -105,6 +109,8 @@ export interface SealedFilesOptions {
   nextGeneration: () => number;
   /** Bytes of the block cache for reads of sealed files (block-cache.ts); 0 or absent = no cache. */
   blockCacheBytes?: number;
+  /** Read files through read-only mappings (src/mmap.ts) instead of pread(2); the block cache is then unused. */
+  mapReads?: boolean;
   /** Where merges run (default 'background': a worker thread; see mergeStep). */
   merges?: MergeMode;
   /** Background: files a level may hold before mergeStep makes the caller wait (default 4 x maxRunsPerLevel). */
@@ -208,7 +214,7 @@ export class SealedFiles {
   private readonly stallAt: number;
 
   constructor(private readonly o: SealedFilesOptions) {
-    this.cache = o.blockCacheBytes ? new BlockCache(o.blockCacheBytes) : null;
+    this.cache = o.blockCacheBytes && !o.mapReads ? new BlockCache(o.blockCacheBytes) : null;
     this.background = (o.merges ?? 'background') === 'background';
     this.stallAt = o.maxRunsBeforeStall ?? 4 * o.maxRunsPerLevel;
     if (this.background) prestartWorker('hash-merge');
@@ -400,8 +406,16 @@ export class SealedFiles {
     const avail = f.size - off;
     if (avail <= 0) throw new CorruptionError(this.path(f.name), off, `record offset beyond the end of the file (${f.size} bytes)`);
     const v = this.view;
-    const c = this.cache;
     this.cachedLoc = -1;
+    const m = f.map;
+    if (m !== null) {
+      // Sealed files never change while open, so their mapping is read in place, checksum and all.
+      const st = parseRecordTo(v, m, off, f.size, this.o.maxLen);
+      if (st !== Parse.Ok) throw new CorruptionError(this.path(f.name), off, st === Parse.Short ? 'record runs past the end of the file' : 'record checksum or length mismatch');
+      this.took(l, m);
+      return;
+    }
+    const c = this.cache;
     let want = READ_CHUNK;
     if (c !== null) {
       const id = c.fileId(slot, f);
@@ -845,12 +859,17 @@ export class SealedFiles {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new CorruptionError(file, -1, 'data file is missing');
       throw e;
     }
-    const size = fs.fstatSync(fd).size;
-    if (size >= SLOT_SPAN) {
+    let size = 0;
+    let map: Buffer | null = null;
+    try {
+      size = fs.fstatSync(fd).size;
+      if (size >= SLOT_SPAN) throw new CorruptionError(file, -1, `data file of ${size} bytes exceeds the 2^37-byte location range`);
+      if (this.o.mapReads && size > 0) map = mapFile(fd, size, false);
+    } catch (e) {
       fs.closeSync(fd);
-      throw new CorruptionError(file, -1, `data file of ${size} bytes exceeds the 2^37-byte location range`);
+      throw e;
     }
-    return { name, level, gen: generationOf(name), slot, size, fd, hint: false };
+    return { name, level, gen: generationOf(name), slot, size, fd, map, hint: false };
   }
 
   private closeFile(f: SealedFile): void {

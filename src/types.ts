@@ -30,7 +30,7 @@ export interface CommonOptions {
 /** Tuning parameters of every engine, keyed by engine name. */
 export interface EngineParamsByName {
   memonly: Record<never, never>;
-  appendlog: { maxRunsPerLevel?: number; thresholdBytes?: number; compaction?: boolean; blockCacheBytes?: number } & MergeOptions;
+  appendlog: { maxRunsPerLevel?: number; thresholdBytes?: number; compaction?: boolean; blockCacheBytes?: number; mmap?: boolean } & MergeOptions;
   hybridlog: { maxRunsPerLevel?: number; memSegmentBytes?: number; roLagBytes?: number; flushIntervalBytes?: number } & MergeOptions;
   lsm: {
     maxRunsPerLevel?: number;

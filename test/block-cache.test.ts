@@ -11,6 +11,7 @@ import { BLOCK_BYTES, BlockCache } from '../src/block-cache.js';
 import { CorruptionError, InvalidArgumentError, open, type SnapStore } from '../src/index.js';
 import { HashIndex } from '../src/hash-index.js';
 import { writeSealedFileSync } from '../src/io.js';
+import { mmapAvailable } from '../src/mmap.js';
 import { encodeRecord, recordSize } from '../src/record.js';
 import { SealedFiles, loc } from '../src/sealed-files.js';
 import { b, hex, pattern } from './helpers/bytes.js';
@@ -192,11 +193,17 @@ describe('AppendLog blockCacheBytes', () => {
     const s = await open({ engine: 'appendlog', dir, blockCacheBytes: 0 });
     expect(eng(s).blockCacheBytes).toBe(0);
     await s.close();
+    const w = await open({ engine: 'appendlog', dir, mmap: false });
+    expect(eng(w).blockCacheBytes).toBe(0); // allocated on the first read of a sealed file
+    await w.close();
+    // Mapped files are read in place: a cache beside them is refused, not silently ignored.
+    if (mmapAvailable) await expect(open({ engine: 'appendlog', dir, mmap: true, blockCacheBytes: 1 << 20 })).rejects.toThrow(/mmap: false/);
   });
 
-  it('gives the same answers with the cache on, small and off, through seals, merges and slot reuse', async () => {
+  it('gives the same answers with the cache on, small and off, and mapped, through seals, merges and slot reuse', async () => {
     const root = tmpDir('bc-model');
-    const configs = [{ blockCacheBytes: 0 }, { blockCacheBytes: 4 * BLOCK_BYTES }, {}];
+    // The cache serves pread(2) reads (mmap: false); the last store reads its mapped files in place.
+    const configs = [{ blockCacheBytes: 0, mmap: false }, { blockCacheBytes: 4 * BLOCK_BYTES, mmap: false }, { mmap: false }, ...(mmapAvailable ? [{ mmap: true }] : [])];
     const stores = await Promise.all(configs.map((c, i) => open({ engine: 'appendlog', dir: `${root}/s${i}`, thresholdBytes: 4096, maxRunsPerLevel: 2, merges: 'foreground', ...c })));
     const model = new Map<string, string>();
     let x = 12345;

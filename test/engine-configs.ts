@@ -44,12 +44,15 @@ export const ENGINE_CONFIGS: EngineConfig[] = [
     options: { engine: 'appendlog' },
     keepsUnsnapshottedOnClose: true,
     durableSets: true,
-    invalidParams: [{ memtableBytesLimit: 10 }, { maxRunsPerLevel: 1 }, { thresholdBytes: 63 }, { thresholdBytes: 1.5 }, { thresholdBytes: -1 }, { compaction: 'yes' }, { merges: 'later' }, { maxRunsPerLevel: 3, maxRunsBeforeStall: 2 }],
+    invalidParams: [{ memtableBytesLimit: 10 }, { maxRunsPerLevel: 1 }, { thresholdBytes: 63 }, { thresholdBytes: 1.5 }, { thresholdBytes: -1 }, { compaction: 'yes' }, { merges: 'later' }, { mmap: 'yes' }, { maxRunsPerLevel: 3, maxRunsBeforeStall: 2 }],
   },
   // Tiny segments and fan-in: a seal every few sets, cascading merges within a few hundred ops;
   // background merges (the default) are in flight across sets, gets, snapshots, restores and
   // reopens, and with the stall limit at the fan-in sets wait for them often.
   { label: 'appendlog-tiny', options: { engine: 'appendlog', thresholdBytes: 256, maxRunsPerLevel: 2, maxRunsBeforeStall: 2 }, keepsUnsnapshottedOnClose: true, durableSets: true, crash: true },
+  // The same with one write(2) per set and pread(2) reads (the path without the native addon,
+  // or with mmap: false); the configurations above map their files wherever the addon is built.
+  { label: 'appendlog-write-tiny', options: { engine: 'appendlog', mmap: false, thresholdBytes: 256, maxRunsPerLevel: 2, maxRunsBeforeStall: 2 }, keepsUnsnapshottedOnClose: true, durableSets: true, crash: true },
   // Thesis §3.3: each sealed segment is garbage-collected right away; merges in the foreground,
   // as in the thesis.
   { label: 'appendlog-compaction', options: { engine: 'appendlog', thresholdBytes: 512, maxRunsPerLevel: 3, compaction: true, merges: 'foreground' }, keepsUnsnapshottedOnClose: true, durableSets: true },

@@ -9,8 +9,10 @@
 //
 // Memory: the index (~25 B per key at 1M keys), plus the active segment's bytes and the last
 // sealed segment's bytes (each ~thresholdBytes), which make the key compares of updates to
-// recently written keys memory compares instead of disk reads; plus the block cache of sealed-file
-// reads (`blockCacheBytes`, src/block-cache.ts), which does the same for older keys.
+// recently written keys memory compares instead of disk reads. Older keys: with `mmap` (the
+// default where the native addon is built) the sealed files are mapped read-only and read in
+// place; with `mmap: false`, one pread(2) per read, or a block of the block cache of sealed-file
+// reads (`blockCacheBytes`, src/block-cache.ts).
 //
 // Merges (sealed-files.ts mergeStep) run in a worker thread by default: the set after a seal
 // starts the due one, every set polls it while it runs (one atomic load) and re-points a bounded
@@ -22,7 +24,7 @@ import type { Engine, EngineContext, EngineDefinition, EngineStats, FileSet } fr
 import { CorruptionError } from '../errors.js';
 import { fileName } from '../file-names.js';
 import { HashIndex, type KeyMatcher, hashKey } from '../hash-index.js';
-import { rec } from '../record.js';
+import { rec, recordSize } from '../record.js';
 import { type LevelFileMeta, SealedFiles, copyOut, loc, offsetOf, slotOf } from '../sealed-files.js';
 import { DEFAULT_MAX_VALUE_BYTES } from '../validate.js';
 import { type AppendLogParams, appendLogParams } from './params.js';
@@ -47,6 +49,8 @@ interface RecentSegment {
   slot: number;
   buf: Buffer;
   size: number;
+  /** `buf` maps the file (never recycled as a spare: it is that file's pages). */
+  mapped: boolean;
 }
 
 /** The AppendLog engine. */
@@ -76,6 +80,7 @@ export class AppendLogEngine implements Engine, KeyMatcher {
       merges: p.merges,
       maxRunsBeforeStall: p.maxRunsBeforeStall,
       blockCacheBytes: p.blockCacheBytes,
+      mapReads: p.mmap,
     });
   }
 
@@ -87,7 +92,7 @@ export class AppendLogEngine implements Engine, KeyMatcher {
       this.sealed.load(meta.files, this.index);
       if (meta.active) {
         const slot = this.sealed.allocSlot();
-        let seg = ActiveSegment.reopen(this.ctx.dir, meta.active, slot, this.p.thresholdBytes, this.maxLen, (s, off) => {
+        let seg = ActiveSegment.reopen(this.ctx.dir, meta.active, slot, this.p.thresholdBytes, this.maxLen, this.p.mmap, (s, off) => {
           const keyStart = rec.keyStart;
           const keyLen = rec.keyLen;
           const tomb = rec.valueLen === 0;
@@ -230,23 +235,25 @@ export class AppendLogEngine implements Engine, KeyMatcher {
   /** The segment the next record of these lengths goes to: seals a full one, starts a new one. */
   private segmentFor(keyLen: number, valueLen: number): ActiveSegment {
     let a = this.active;
-    if (a !== null && (a.broken || (a.size > 0 && a.size + 4 + keyLen + valueLen + 6 > this.p.thresholdBytes))) {
+    const n = recordSize(keyLen, valueLen);
+    if (a !== null && (a.broken || (a.size > 0 && a.size + n > this.p.thresholdBytes) || (a.mapped && n > a.free))) {
       // One commit for the sealed segment and its successor (each commit fsyncs CURRENT).
       this.seal(false);
       this.commitPending = true;
       a = null;
     }
-    if (a === null) a = this.startSegment();
+    if (a === null) a = this.startSegment(n);
     return a;
   }
 
-  /** Creates a new active segment and commits it (so a reopen finds it). */
-  private startSegment(): ActiveSegment {
+  /** Creates a new active segment with room for `need` bytes, and commits it (so a reopen finds it). */
+  private startSegment(need: number): ActiveSegment {
     const slot = this.sealed.allocSlot();
-    const buf = this.spare ?? Buffer.allocUnsafe(this.p.thresholdBytes);
+    const cap = Math.max(this.p.thresholdBytes, need);
+    const buf = this.p.mmap ? null : (this.spare ?? Buffer.allocUnsafe(this.p.thresholdBytes));
     let seg: ActiveSegment;
     try {
-      seg = ActiveSegment.create(this.ctx.dir, this.newName(0), slot, buf);
+      seg = ActiveSegment.create(this.ctx.dir, this.newName(0), slot, buf, cap);
     } catch (e) {
       this.sealed.freeSlot(slot);
       throw e;
@@ -260,7 +267,7 @@ export class AppendLogEngine implements Engine, KeyMatcher {
       this.active = null;
       seg.close();
       this.sealed.freeSlot(slot);
-      this.spare = buf;
+      if (buf !== null) this.spare = buf;
       throw e;
     }
     return seg;
@@ -285,8 +292,8 @@ export class AppendLogEngine implements Engine, KeyMatcher {
     this.active = null;
     // The older recent buffer is recycled for the next segment (if it is the usual size).
     const old = this.recent;
-    this.recent = { name, slot: a.slot, buf: a.buf, size: a.size };
-    if (old && old.buf.length === this.p.thresholdBytes) this.spare = old.buf;
+    this.recent = { name, slot: a.slot, buf: a.buf, size: a.size, mapped: a.mapped };
+    if (old && !old.mapped && old.buf.length === this.p.thresholdBytes) this.spare = old.buf;
     this.counters.seals++;
     this.mergeWanted = true;
     if (this.p.compaction) this.compactRecent();
@@ -317,7 +324,7 @@ export class AppendLogEngine implements Engine, KeyMatcher {
   private dropStaleRecent(): void {
     const r = this.recent;
     if (r !== null && this.sealed.fileAt(r.slot)?.name !== r.name) {
-      if (r.buf.length === this.p.thresholdBytes && this.spare === null) this.spare = r.buf;
+      if (!r.mapped && r.buf.length === this.p.thresholdBytes && this.spare === null) this.spare = r.buf;
       this.recent = null;
     }
   }
@@ -328,7 +335,7 @@ export class AppendLogEngine implements Engine, KeyMatcher {
     a.close();
     this.active = null;
     this.sealed.freeSlot(a.slot);
-    if (a.buf.length === this.p.thresholdBytes) this.spare = a.buf;
+    if (!a.mapped && a.buf.length === this.p.thresholdBytes) this.spare = a.buf;
     this.commit();
   }
 

@@ -5,6 +5,7 @@
 import { type MergeParams, mergeParams } from '../merge-params.js';
 import { BLOCK_BYTES } from '../block-cache.js';
 import { InvalidArgumentError } from '../errors.js';
+import { mmapAvailable } from '../mmap.js';
 import { bool, checkKnownParams, positiveInt } from '../validate.js';
 
 /** The checked tuning parameters of the AppendLog engine. */
@@ -15,12 +16,17 @@ export interface AppendLogParams extends MergeParams {
   thresholdBytes: number;
   /** Garbage-collect each segment right after it is sealed (thesis §3.3); off by default. */
   compaction: boolean;
-  /** Bytes of the cache of 512-byte blocks of sealed files (src/block-cache.ts); 0 = no cache. */
+  /**
+   * Append by storing into a shared mapping of the segment file and read sealed files through
+   * read-only mappings (src/mmap.ts), instead of one write(2) per set and pread(2) per read.
+   */
+  mmap: boolean;
+  /** Bytes of the cache of 512-byte blocks of sealed files (src/block-cache.ts); 0 = no cache. Only without mmap. */
   blockCacheBytes: number;
 }
 
 /** Names accepted by the AppendLog engine (keep in sync with EngineParamsByName['appendlog']). */
-export const APPENDLOG_PARAM_NAMES = ['maxRunsPerLevel', 'thresholdBytes', 'compaction', 'merges', 'maxRunsBeforeStall', 'blockCacheBytes'] as const;
+export const APPENDLOG_PARAM_NAMES = ['maxRunsPerLevel', 'thresholdBytes', 'compaction', 'merges', 'maxRunsBeforeStall', 'blockCacheBytes', 'mmap'] as const;
 
 /**
  * Defaults, measured on W1 (1M uniform sets over 100K keys, 46-byte records; bench/appendlog-claims.ts
@@ -34,7 +40,10 @@ export const APPENDLOG_DEFAULTS: Readonly<Omit<AppendLogParams, 'maxRunsBeforeSt
   thresholdBytes: 4 * 1024 * 1024,
   compaction: false,
   merges: 'background',
-  // 16 MiB: holds all sealed files of W1's 100K keys (the key compares of updates then read no
+  // On wherever the native addon is built: W1 sets ran at ~2× and W4 gets at ~1.5× the write(2)/
+  // pread(2) paths (bench/results/appendlog.md runs both).
+  mmap: mmapAvailable,
+  // Without mmap. 16 MiB: holds all sealed files of W1's 100K keys (the key compares of updates then read no
   // disk) and ~40% of W4's 1M keys; allocated on the first read of a sealed file.
   blockCacheBytes: 16 * 1024 * 1024,
 };
@@ -44,19 +53,26 @@ export function appendLogParams(raw: Record<string, unknown>): AppendLogParams {
   checkKnownParams('appendlog', raw, APPENDLOG_PARAM_NAMES);
   // 1 would make every seal cascade without end: a level of one file would always be "full".
   const maxRunsPerLevel = positiveInt(raw, 'maxRunsPerLevel', APPENDLOG_DEFAULTS.maxRunsPerLevel, 2);
+  const mmap = bool(raw, 'mmap', APPENDLOG_DEFAULTS.mmap);
+  if (mmap && !mmapAvailable) {
+    throw new InvalidArgumentError('mmap: true needs the native addon (build/Release/snapkv_mmap.node), which is not built here or is disabled by SNAPKV_NO_MMAP=1; see README "Native addon"');
+  }
   return {
     maxRunsPerLevel,
     // Below 64 bytes almost every record would seal a segment of its own.
     thresholdBytes: positiveInt(raw, 'thresholdBytes', APPENDLOG_DEFAULTS.thresholdBytes, 64),
     compaction: bool(raw, 'compaction', APPENDLOG_DEFAULTS.compaction),
-    blockCacheBytes: blockCacheBytes(raw),
+    mmap,
+    blockCacheBytes: blockCacheBytes(raw, mmap),
     ...mergeParams(raw, maxRunsPerLevel),
   };
 }
 
 /** 0 (no cache) or at least one 512-byte block; rounded down to whole blocks by the cache. */
-function blockCacheBytes(raw: Record<string, unknown>): number {
-  const v = positiveInt(raw, 'blockCacheBytes', APPENDLOG_DEFAULTS.blockCacheBytes, 0);
+function blockCacheBytes(raw: Record<string, unknown>, mmap: boolean): number {
+  const v = positiveInt(raw, 'blockCacheBytes', mmap ? 0 : APPENDLOG_DEFAULTS.blockCacheBytes, 0);
+  // Mapped sealed files are read in place: a cache of copies of their blocks would only cost memory.
+  if (v !== 0 && mmap) throw new InvalidArgumentError(`blockCacheBytes applies to pread(2) reads; with mmap the sealed files are read in place (pass mmap: false to use a block cache), got ${v}`);
   if (v !== 0 && v < BLOCK_BYTES) throw new InvalidArgumentError(`blockCacheBytes must be 0 (no cache) or >= ${BLOCK_BYTES}, got ${v}`);
   return v;
 }

@@ -1,16 +1,30 @@
 // Why: the AppendLog's promise is that every set reaches the operating system before set()
-// returns, so it survives a process crash (SIGKILL) — one positional write per set, no fsync
-// (that would cost ~1 ms). The segment's bytes are also kept in a memory buffer: the key compare
-// the hash index needs on every update of a recently written key is then a memory compare, not a
-// disk read, and sealing builds the hint from memory. If a write fails, or a reopen finds a torn
-// last record, the file may hold bytes past the last whole record; such a segment is "broken"
-// and is never appended to again — it is sealed as a fresh copy of its whole records instead.
+// returns, so it survives a process crash (SIGKILL) — no fsync per set (that would cost ~1 ms).
+// Two ways to keep it, chosen at open (`mmap`):
+//  - mapped (the default when the native addon is built, src/mmap.ts): the segment file is
+//    allocated at its full capacity up front and mapped MAP_SHARED; a set encodes its record
+//    straight into the mapping. Those pages are the kernel's page cache, so the record has reached
+//    the OS when the store completes — with no syscall per set. The file holds zeros past the last
+//    record until the seal truncates it (docs/FORMAT.md, "Active segment").
+//  - written: one positional write(2) per set, with a memory copy of the segment's bytes beside it.
+// Either way the segment's bytes are in memory: the key compare the hash index needs on every
+// update of a recently written key is a memory compare, and sealing builds the hint from memory.
+// If a write fails, or a reopen finds a torn last record, the file may hold bytes past the last
+// whole record; such a segment is "broken" and is never appended to again — it is sealed as a
+// fresh copy of its whole records instead.
 
 import fs from 'node:fs';
 import path from 'node:path';
 import { CorruptionError } from '../errors.js';
-import { fsyncDir, fsyncSync, openSync, writeAllSync, writeSealedFileSync } from '../io.js';
-import { Parse, encodeRecord, parseRecord, rec, recordSize } from '../record.js';
+import { checkWrite, fsyncDir, fsyncSync, ftruncateSync, openSync, writeAllSync, writeSealedFileSync } from '../io.js';
+import { mapFile, reserveFile } from '../mmap.js';
+import { Parse, claimedRecordEnd, encodeRecord, parseRecord, rec, recordSize } from '../record.js';
+
+/** Whether `b[from, to)` is all zero bytes. */
+function zeros(b: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (b[i] !== 0) return false;
+  return true;
+}
 
 /** The segment being appended to. */
 export class ActiveSegment {
@@ -25,28 +39,41 @@ export class ActiveSegment {
     /** Location slot (sealed-files.ts) of this file; kept when it is sealed. */
     readonly slot: number,
     private fd: number,
-    /** Memory copy of the file's records, [0, size). */
+    /** The file's records, [0, size): a memory copy, or (mapped) the file's own pages. */
     public buf: Buffer,
+    /** `buf` is a shared mapping of the file, of fixed capacity: appends are stores into it. */
+    readonly mapped: boolean,
   ) {}
 
-  /** Creates an empty segment file and makes its name durable (the caller commits it next). */
-  static create(dir: string, name: string, slot: number, buf: Buffer): ActiveSegment {
-    const fd = openSync(path.join(dir, name), 'w');
+  /**
+   * Creates an empty segment file and makes its name durable (the caller commits it next). With
+   * `mem` null the file is allocated at `capacity` bytes and mapped; else `mem` is the memory copy.
+   */
+  static create(dir: string, name: string, slot: number, mem: Buffer | null, capacity: number): ActiveSegment {
+    const fd = openSync(path.join(dir, name), mem === null ? 'w+' : 'w');
     try {
+      let buf = mem;
+      if (buf === null) {
+        reserveFile(fd, capacity);
+        buf = mapFile(fd, capacity, true);
+      }
       fsyncDir(dir);
+      return new ActiveSegment(name, slot, fd, buf, mem === null);
     } catch (e) {
       fs.closeSync(fd);
       throw e;
     }
-    return new ActiveSegment(name, slot, fd, buf);
   }
 
   /**
-   * Reopens the committed active segment `name`: reads it into memory and calls `visit(offset)`
-   * per whole record (with `rec` filled, positions in `seg.buf`). A torn last record is tolerated
-   * and marks the segment broken; a record failing its checksum before the end is corruption.
+   * Reopens the committed active segment `name`: reads it into memory (or maps it, at `minBuf`
+   * bytes or more, with `mapped`) and calls `visit(offset)` per whole record (with `rec` filled,
+   * positions in `seg.buf`). Where the records end, the rest of the file must be zeros (a mapped
+   * segment's unused capacity), or a torn last record: a record cut short by a crash (the file
+   * ends inside it, or its unwritten bytes are still zeros with nothing written after it). That
+   * marks the segment broken. Anything else after the last whole record is corruption.
    */
-  static reopen(dir: string, name: string, slot: number, minBuf: number, maxLen: number, visit: (seg: ActiveSegment, offset: number) => void): ActiveSegment {
+  static reopen(dir: string, name: string, slot: number, minBuf: number, maxLen: number, mapped: boolean, visit: (seg: ActiveSegment, offset: number) => void): ActiveSegment {
     const file = path.join(dir, name);
     let fd: number;
     try {
@@ -57,25 +84,43 @@ export class ActiveSegment {
     }
     try {
       const fileSize = fs.fstatSync(fd).size;
-      const buf = Buffer.allocUnsafe(Math.max(minBuf, fileSize));
+      const cap = Math.max(minBuf, fileSize);
+      let buf: Buffer;
       let got = 0;
-      while (got < fileSize) {
-        const n = fs.readSync(fd, buf, got, fileSize - got, got);
-        if (n === 0) break;
-        got += n;
+      if (mapped) {
+        if (cap > fileSize) reserveFile(fd, cap);
+        buf = mapFile(fd, cap, true);
+        got = fileSize;
+      } else {
+        buf = Buffer.allocUnsafe(cap);
+        while (got < fileSize) {
+          const n = fs.readSync(fd, buf, got, fileSize - got, got);
+          if (n === 0) break;
+          got += n;
+        }
       }
-      const seg = new ActiveSegment(name, slot, fd, buf);
+      const seg = new ActiveSegment(name, slot, fd, buf, mapped);
       let pos = 0;
+      let st = Parse.Ok;
       while (pos < got) {
-        const st = parseRecord(buf, pos, got, maxLen);
-        if (st === Parse.Bad) throw new CorruptionError(file, pos, 'record checksum or length mismatch');
-        if (st === Parse.Short) break; // torn tail of a crash mid-append
+        st = parseRecord(buf, pos, got, maxLen);
+        if (st !== Parse.Ok) break;
         const end = rec.end;
         visit(seg, pos);
         pos = end;
       }
       seg.size = pos;
-      seg.broken = pos !== fileSize;
+      if (pos < got && !zeros(buf, pos, got)) {
+        // A torn record: a write cut short (the file ends inside it), or a store into the
+        // mapping cut short (its unwritten bytes still zeros, and nothing written past it).
+        const claimed = st === Parse.Short ? got : claimedRecordEnd(buf, pos, got, maxLen);
+        if (claimed < 0 || (claimed < got && !zeros(buf, claimed, got))) throw new CorruptionError(file, pos, 'record checksum or length mismatch');
+        seg.broken = true;
+      } else {
+        // Zeros past the records: a mapped segment's unused capacity, appended to in place; a
+        // written segment would append after them, so it continues in a clean copy instead.
+        seg.broken = !mapped && pos !== got;
+      }
       return seg;
     } catch (e) {
       fs.closeSync(fd);
@@ -94,12 +139,20 @@ export class ActiveSegment {
    */
   append(key: Uint8Array, value: Uint8Array): number {
     const n = recordSize(key.length, value.length);
+    const off = this.size;
+    if (this.mapped) {
+      // The engine starts a segment with room for the record (segmentFor): a mapping cannot grow.
+      if (n > this.free) throw new Error(`record of ${n} bytes does not fit the mapped segment (${this.free} bytes free)`);
+      checkWrite(this.fd);
+      encodeRecord(this.buf, off, key, value);
+      this.size = off + n;
+      return off;
+    }
     if (n > this.free) {
       const bigger = Buffer.allocUnsafe(this.size + n);
       this.buf.copy(bigger, 0, 0, this.size);
       this.buf = bigger;
     }
-    const off = this.size;
     encodeRecord(this.buf, off, key, value);
     try {
       writeAllSync(this.fd, this.buf, off, n, off);
@@ -127,6 +180,18 @@ export class ActiveSegment {
       writeSealedFileSync(path.join(dir, copyName), [this.buf.subarray(0, this.size)]);
       return copyName;
     }
+    if (this.mapped) {
+      // Cut the unused capacity off. Past the new end the mapping must not be touched (SIGBUS):
+      // if the seal fails from here on, the segment is broken, so nothing appends to it again.
+      try {
+        ftruncateSync(this.fd, this.size);
+        if (sync) fsyncSync(this.fd);
+      } catch (e) {
+        this.broken = true;
+        throw e;
+      }
+      return this.name;
+    }
     if (sync) fsyncSync(this.fd);
     return this.name;
   }
@@ -135,7 +200,17 @@ export class ActiveSegment {
   replaceWithCopy(dir: string, copyName: string): ActiveSegment {
     writeSealedFileSync(path.join(dir, copyName), [this.buf.subarray(0, this.size)]);
     const fd = openSync(path.join(dir, copyName), 'r+');
-    const seg = new ActiveSegment(copyName, this.slot, fd, this.buf);
+    let buf = this.buf;
+    try {
+      if (this.mapped) {
+        reserveFile(fd, this.buf.length);
+        buf = mapFile(fd, this.buf.length, true);
+      }
+    } catch (e) {
+      fs.closeSync(fd);
+      throw e;
+    }
+    const seg = new ActiveSegment(copyName, this.slot, fd, buf, this.mapped);
     seg.size = this.size;
     this.close();
     return seg;
@@ -144,6 +219,11 @@ export class ActiveSegment {
   /** Closes the descriptor (the file stays until no committed set names it). */
   close(): void {
     if (this.fd < 0) return;
+    // A closed mapped segment gives its unused capacity back (a reopen reserves it again); best
+    // effort: a reopen reads a zero tail the same way.
+    if (this.mapped && !this.broken) {
+      try { fs.ftruncateSync(this.fd, this.size); } catch { /* the zero tail stays */ }
+    }
     try { fs.closeSync(this.fd); } catch { /* already closed */ }
     this.fd = -1;
   }
