@@ -111,6 +111,28 @@ describe('mapped AppendLog segments', () => {
       }
     });
 
+    it('an open that fails while replaying the active segment leaves its bytes alone', async () => {
+      const dir = tmpDir('mm-failed-open');
+      const opts = { engine: 'appendlog' as const, dir, thresholdBytes: 256, maxRunsPerLevel: 8, merges: 'foreground' as const };
+      const s = await open(opts);
+      s.set(b('key-x'), b('old value'));
+      for (let i = 0; i < 20; i++) s.set(b(`fill${i}`), b('0123456789012345678901234567890123456789'));
+      s.set(b('key-x'), b('new value')); // in the active segment; its replay compares with the old record
+      await s.close();
+      const logs = fs.readdirSync(dir).filter((n) => n.endsWith('.log')).sort();
+      const first = path.join(dir, logs[0]!);
+      const active = path.join(dir, logs[logs.length - 1]!);
+      const activeBytes = fs.readFileSync(active);
+      const bad = fs.readFileSync(first);
+      bad[8] = bad[8]! ^ 0x01; // inside 'old value': that record fails its checksum when compared
+      fs.writeFileSync(first, bad);
+      await expect(open(opts)).rejects.toBeInstanceOf(CorruptionError);
+      // Every record is still there (the failed open may have reserved capacity: zeros after them).
+      const after = fs.readFileSync(active);
+      expect(after.subarray(0, activeBytes.length)).toEqual(activeBytes);
+      expect(after.subarray(activeBytes.length).every((x) => x === 0)).toBe(true);
+    });
+
     it('a damaged record with bytes written after it is corruption, not a torn tail', async () => {
       for (const mmap of [true, false]) {
         const { dir, seg } = await twoRecords(`mm-bad-${mmap}`, true);

@@ -229,6 +229,7 @@ export class AppendLogEngine implements Engine, KeyMatcher {
   async close(): Promise<void> {
     // Nothing to write: the active segment is committed and every set is already in it. (The
     // shell also closes an engine it is about to replace by a restore: no commit here.)
+    this.active?.trimCapacity();
     this.closeFiles();
   }
 

@@ -82,6 +82,9 @@ export class ActiveSegment {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new CorruptionError(file, -1, 'active segment is missing');
       throw e;
     }
+    // Once the segment exists, the engine may hold it (visit): it is closed through it, so that a
+    // later close() of the engine does not close the same descriptor number a second time.
+    let seg: ActiveSegment | null = null;
     try {
       const fileSize = fs.fstatSync(fd).size;
       const cap = Math.max(minBuf, fileSize);
@@ -99,7 +102,7 @@ export class ActiveSegment {
           got += n;
         }
       }
-      const seg = new ActiveSegment(name, slot, fd, buf, mapped);
+      seg = new ActiveSegment(name, slot, fd, buf, mapped);
       let pos = 0;
       let st = Parse.Ok;
       while (pos < got) {
@@ -123,7 +126,8 @@ export class ActiveSegment {
       }
       return seg;
     } catch (e) {
-      fs.closeSync(fd);
+      if (seg !== null) seg.close();
+      else fs.closeSync(fd);
       throw e;
     }
   }
@@ -217,13 +221,19 @@ export class ActiveSegment {
   }
 
   /** Closes the descriptor (the file stays until no committed set names it). */
+  /**
+   * Gives a mapped segment's unused capacity back (a reopen reserves it again) before a clean
+   * close; best effort, since a reopen reads a zero tail the same way. Never on an error path: a
+   * segment whose reopen failed midway does not know its size, and must keep its bytes.
+   */
+  trimCapacity(): void {
+    if (!this.mapped || this.broken || this.fd < 0) return;
+    this.broken = true; // past the new end the mapping must not be touched: no more appends
+    try { fs.ftruncateSync(this.fd, this.size); } catch { /* the zero tail stays */ }
+  }
+
   close(): void {
     if (this.fd < 0) return;
-    // A closed mapped segment gives its unused capacity back (a reopen reserves it again); best
-    // effort: a reopen reads a zero tail the same way.
-    if (this.mapped && !this.broken) {
-      try { fs.ftruncateSync(this.fd, this.size); } catch { /* the zero tail stays */ }
-    }
     try { fs.closeSync(this.fd); } catch { /* already closed */ }
     this.fd = -1;
   }
