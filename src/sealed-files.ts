@@ -33,6 +33,7 @@
 // merge gets a fresh (highest) generation, so it is the newest file of its level.
 // Files are never unlinked here: the engine commits the new set and the shell sweeps the rest.
 
+import { constants as bufferConstants } from 'node:buffer';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CorruptionError } from './errors.js';
@@ -49,6 +50,9 @@ import { Parse, type RecordView, parseRecord, parseRecordTo, rec, varintSize } f
 import { BLOCK_BYTES, BlockCache, type BlockCacheStats } from './block-cache.js';
 import { mapFile } from './mmap.js';
 import { scanRecords } from './record-scan.js';
+
+/** The largest Buffer, hence the largest file mapped for reads. */
+const MAX_LENGTH = bufferConstants.MAX_LENGTH;
 
 /** Locations are slot * SLOT_SPAN + offset: 2^37 = 128 GiB per file, 2^16 slots below 2^53. */
 export const SLOT_SPAN = 2 ** 37;
@@ -864,7 +868,8 @@ export class SealedFiles {
     try {
       size = fs.fstatSync(fd).size;
       if (size >= SLOT_SPAN) throw new CorruptionError(file, -1, `data file of ${size} bytes exceeds the 2^37-byte location range`);
-      if (this.o.mapReads && size > 0) map = mapFile(fd, size, false);
+      // A file beyond what one Buffer can view (4 GiB on Node 20) is read with pread(2) instead.
+      if (this.o.mapReads && size > 0 && size <= MAX_LENGTH) map = mapFile(fd, size, false);
     } catch (e) {
       fs.closeSync(fd);
       throw e;

@@ -44,7 +44,7 @@ export const ENGINE_CONFIGS: EngineConfig[] = [
     options: { engine: 'appendlog' },
     keepsUnsnapshottedOnClose: true,
     durableSets: true,
-    invalidParams: [{ memtableBytesLimit: 10 }, { maxRunsPerLevel: 1 }, { thresholdBytes: 63 }, { thresholdBytes: 1.5 }, { thresholdBytes: -1 }, { compaction: 'yes' }, { merges: 'later' }, { mmap: 'yes' }, { maxRunsPerLevel: 3, maxRunsBeforeStall: 2 }],
+    invalidParams: [{ memtableBytesLimit: 10 }, { maxRunsPerLevel: 1 }, { thresholdBytes: 63 }, { thresholdBytes: 1.5 }, { thresholdBytes: -1 }, { compaction: 'yes' }, { merges: 'later' }, { mmap: 'yes' }, { mmap: true, thresholdBytes: 2 ** 31 }, { maxRunsPerLevel: 3, maxRunsBeforeStall: 2 }],
   },
   // Tiny segments and fan-in: a seal every few sets, cascading merges within a few hundred ops;
   // background merges (the default) are in flight across sets, gets, snapshots, restores and

@@ -48,6 +48,9 @@ export const APPENDLOG_DEFAULTS: Readonly<Omit<AppendLogParams, 'maxRunsBeforeSt
   blockCacheBytes: 16 * 1024 * 1024,
 };
 
+/** Largest thresholdBytes with mmap: each active segment is reserved on disk and mapped at this size. */
+const MAX_MAPPED_SEGMENT = 2 ** 30;
+
 /** Checks raw options and fills defaults; throws InvalidArgumentError. */
 export function appendLogParams(raw: Record<string, unknown>): AppendLogParams {
   checkKnownParams('appendlog', raw, APPENDLOG_PARAM_NAMES);
@@ -57,10 +60,14 @@ export function appendLogParams(raw: Record<string, unknown>): AppendLogParams {
   if (mmap && !mmapAvailable) {
     throw new InvalidArgumentError('mmap: true needs the native addon (build/Release/snapkv_mmap.node), which is not built here or is disabled by SNAPKV_NO_MMAP=1; see README "Native addon"');
   }
+  // Below 64 bytes almost every record would seal a segment of its own.
+  const thresholdBytes = positiveInt(raw, 'thresholdBytes', APPENDLOG_DEFAULTS.thresholdBytes, 64);
+  if (mmap && thresholdBytes > MAX_MAPPED_SEGMENT) {
+    throw new InvalidArgumentError(`thresholdBytes above ${MAX_MAPPED_SEGMENT} (1 GiB) needs mmap: false (a mapped segment is reserved at its full size), got ${thresholdBytes}`);
+  }
   return {
     maxRunsPerLevel,
-    // Below 64 bytes almost every record would seal a segment of its own.
-    thresholdBytes: positiveInt(raw, 'thresholdBytes', APPENDLOG_DEFAULTS.thresholdBytes, 64),
+    thresholdBytes,
     compaction: bool(raw, 'compaction', APPENDLOG_DEFAULTS.compaction),
     mmap,
     blockCacheBytes: blockCacheBytes(raw, mmap),
