@@ -10,6 +10,15 @@
 //   npx tsx bench/merge-latency.ts --engine appendlog      # one engine (or a comma-separated list)
 //   npx tsx bench/merge-latency.ts --keys 200000 --ops 200000 --out /tmp/x.md
 //   npx tsx bench/merge-latency.ts --engine hybridlog --params '{"memSegmentBytes":16777216}' --out …
+//   npx tsx bench/merge-latency.ts --rate 150000           # open-loop rate (default: half the
+//                                                          # foreground closed-loop throughput)
+//
+// Two ways of timing, both reported. Closed loop: each set is timed alone, the next starts when
+// it returns — the service time, whose max is the claim "no set waits for a merge". Open loop:
+// sets are due at a fixed rate (as events reach a stream worker) and each is timed from when it
+// was due, so a set stalled for a second also delays every set due during that second, as an
+// event stream sees it; a closed loop counts that stall once and hides the queue behind it
+// (coordinated omission). The thesis' 2 s p99 was of this kind: transactions waiting behind merges.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -32,6 +41,8 @@ const MODES = (arg('modes') ?? 'background,foreground').split(',');
 const OUT = arg('out') ?? path.join('bench', 'results', 'merge-latency.md');
 /** Engine parameters besides `merges` (JSON), e.g. a smaller HybridLog ring so its state spills to files. */
 const PARAMS = JSON.parse(arg('params') ?? '{}') as Record<string, unknown>;
+/** Open-loop rate in sets/s; 0 = half the foreground closed-loop throughput measured in the same run. */
+const RATE = Number(arg('rate') ?? 0);
 
 /** Latency figures of one phase, in microseconds (max also in ms). */
 interface Lat { p50: number; p99: number; p999: number; p9999: number; max: number; opsPerSec: number; ops: number }
@@ -44,6 +55,8 @@ interface RunResult {
   /** ops/s counting the wait for merges still running after the last set. */
   opsPerSecDrained: number;
   drainMs: number;
+  /** Sets whose latency passed 1 ms. */
+  late: number;
   engine: Record<string, unknown>;
 }
 
@@ -70,7 +83,26 @@ function timedSets(store: SnapStore, n: number, keyOf: (i: number) => number): {
   return { lat, seconds: (prev - t0) / 1000 };
 }
 
-async function runMode(mode: string, KEYS_ = KEYS, OPS_ = OPS): Promise<RunResult> {
+/**
+ * Open loop: set i is due at t0 + i / rate; waits (spinning) until it is due, and its latency is
+ * counted from when it was due, so time spent queued behind a slower set counts too.
+ */
+function pacedSets(store: SnapStore, n: number, keyOf: (i: number) => number, rate: number): { lat: Float64Array; seconds: number } {
+  const lat = new Float64Array(n);
+  const gap = 1000 / rate;
+  const t0 = performance.now();
+  let now = t0;
+  for (let i = 0; i < n; i++) {
+    const due = t0 + i * gap;
+    while (now < due) now = performance.now();
+    store.set(writeKey(keyBuf, keyOf(i)), vals[i & 4095]!);
+    now = performance.now();
+    lat[i] = now - due;
+  }
+  return { lat, seconds: (now - t0) / 1000 };
+}
+
+async function runMode(mode: string, KEYS_ = KEYS, OPS_ = OPS, rate = 0): Promise<RunResult> {
   const KEYS = KEYS_;
   const OPS = OPS_;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `snapkv-mergelat-${ENGINE}-`));
@@ -78,8 +110,8 @@ async function runMode(mode: string, KEYS_ = KEYS, OPS_ = OPS): Promise<RunResul
   try {
     const order = permutation(KEYS, 99);
     const hot = uniformKeys(OPS, HOT_KEYS);
-    const w3 = timedSets(store, KEYS, (i) => order[i]!);
-    const w1 = timedSets(store, OPS, (i) => hot[i]!);
+    const w3 = rate > 0 ? pacedSets(store, KEYS, (i) => order[i]!, rate) : timedSets(store, KEYS, (i) => order[i]!);
+    const w1 = rate > 0 ? pacedSets(store, OPS, (i) => hot[i]!, rate) : timedSets(store, OPS, (i) => hot[i]!);
     const all = new Float64Array(KEYS + OPS);
     all.set(w3.lat);
     all.set(w1.lat, KEYS);
@@ -102,6 +134,7 @@ async function runMode(mode: string, KEYS_ = KEYS, OPS_ = OPS): Promise<RunResul
       slowest,
       opsPerSecDrained: (KEYS + OPS) / (seconds + drainMs / 1000),
       drainMs,
+      late: all.reduce((n, x) => n + (x > 1 ? 1 : 0), 0),
       engine: eng(),
     };
   } finally {
@@ -144,6 +177,15 @@ async function engineSection(summary: string[]): Promise<string[]> {
     process.stderr.write(`${ENGINE} ${m} …\n`);
     results.push(await runMode(m));
   }
+  // Open loop at one rate for both modes: half what the foreground mode sustained in the closed
+  // loop (merges included), so neither mode is overloaded on average and only stalls queue sets.
+  const fgClosed = results.find((r) => r.mode === 'foreground');
+  const rate = RATE > 0 ? RATE : fgClosed ? Math.max(10_000, Math.round(fgClosed.all.opsPerSec / 2 / 10_000) * 10_000) : 100_000;
+  const paced: RunResult[] = [];
+  for (const m of MODES) {
+    process.stderr.write(`${ENGINE} ${m} open loop at ${rate}/s …\n`);
+    paced.push(await runMode(m, KEYS, OPS, rate));
+  }
   const seal = ENGINE === 'lsm' ? sealCost(KEYS) : null;
   const lines = [
     `## ${ENGINE}`,
@@ -159,6 +201,10 @@ async function engineSection(summary: string[]): Promise<string[]> {
     }
   }
   lines.push('', 'Slowest sets:', '', ...results.map((r) => `- ${r.mode}: ${r.slowest}`));
+  lines.push('', `Open loop: sets due at ${int(rate)}/s (W3 then W1, same keys), each timed from when it was due — queueing behind a stalled set included:`, '', '| mode | phase | p50 | p99 | p99.9 | p99.99 | max | sets due late by > 1 ms |', '|---|---|---:|---:|---:|---:|---:|---:|');
+  for (const r of paced) {
+    lines.push(`| ${r.mode} | W3+W1 | ${us(r.all.p50)} | ${us(r.all.p99)} | ${us(r.all.p999)} | ${us(r.all.p9999)} | ${us(r.all.max)} | ${int(r.late)} |`);
+  }
   lines.push('', '| mode | flushes | longest flush | sets that waited for a flush | merges | largest merge | all merges | sets that waited for merges | merge wait time | wait for running merges after the last set | ops/s incl. that wait | runs per level at the end |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const r of results) {
     const e = r.engine;
@@ -172,6 +218,9 @@ async function engineSection(summary: string[]): Promise<string[]> {
     const bgMerge = Number(bg.engine.mergeMsMax);
     const maxShare = bg.all.max / 1000 / bgMerge;
     const tail = fg.all.p999 / bg.all.p999;
+    const pbg = paced.find((r) => r.mode === 'background')!;
+    const pfg = paced.find((r) => r.mode === 'foreground')!;
+    const openTail = pfg.all.p999 / pbg.all.p999;
     const thr = bg.all.opsPerSec / fg.all.opsPerSec;
     const thrDrained = bg.opsPerSecDrained / fg.opsPerSecDrained;
     // No merge ran (the state fit in memory): the ratio has no denominator, so no verdict.
@@ -181,10 +230,10 @@ async function engineSection(summary: string[]): Promise<string[]> {
       `### Targets (issue 9), ${ENGINE}`,
       '',
       `- background max single set ≤ 5% of the largest background merge: ${us(bg.all.max)} / ${bgMerge.toFixed(0)} ms = **${share}**`,
-      `- background p99.9 ≥ 10× lower than foreground: ${us(fg.all.p999)} / ${us(bg.all.p999)} = **${tail.toFixed(1)}×** — ${tail >= 10 ? 'met' : 'NOT met'}`,
+      `- background p99.9 ≥ 10× lower than foreground, open loop at ${int(rate)} sets/s: ${us(pfg.all.p999)} / ${us(pbg.all.p999)} = **${openTail.toFixed(1)}×** — ${openTail >= 10 ? 'met' : 'NOT met'}; closed loop (each set alone): ${us(fg.all.p999)} / ${us(bg.all.p999)} = ${tail.toFixed(1)}× (there merges touch a few dozen of ${int(KEYS + OPS)} sets, below the 0.1% a p99.9 sees)`,
       `- background throughput not lower: **${thr.toFixed(2)}×** foreground over the sets, ${thrDrained.toFixed(2)}× counting the wait for running merges — ${thr >= 1 && thrDrained >= 1 ? 'met' : 'NOT met'}`,
     );
-    summary.push(`| ${ENGINE} | ${us(bg.all.max)} vs ${us(fg.all.max)} | ${bgMerge.toFixed(0)} ms | ${share} | ${us(bg.all.p999)} vs ${us(fg.all.p999)} = ${tail.toFixed(1)}× ${tail >= 10 ? 'met' : 'NOT met'} | ${thr.toFixed(2)}× / ${thrDrained.toFixed(2)}× ${thr >= 1 && thrDrained >= 1 ? 'met' : 'NOT met'} |`);
+    summary.push(`| ${ENGINE} | ${us(bg.all.max)} vs ${us(fg.all.max)} | ${bgMerge.toFixed(0)} ms | ${share} | ${us(pbg.all.p999)} vs ${us(pfg.all.p999)} = ${openTail.toFixed(1)}× ${openTail >= 10 ? 'met' : 'NOT met'} (at ${int(rate)}/s) | ${us(bg.all.p999)} vs ${us(fg.all.p999)} = ${tail.toFixed(1)}× | ${thr.toFixed(2)}× / ${thrDrained.toFixed(2)}× ${thr >= 1 && thrDrained >= 1 ? 'met' : 'NOT met'} |`);
   }
   if (seal) {
     lines.push(
@@ -209,8 +258,8 @@ async function main(): Promise<void> {
     '',
     `Command: \`npx tsx bench/merge-latency.ts ${process.argv.slice(2).join(' ')}\`; load average at the end ${os.loadavg().map((x) => x.toFixed(1)).join(' / ')}.`,
     '',
-    '| engine | max set: background vs foreground | largest background merge | max ≤ 5% of it | p99.9: background vs foreground (≥ 10× lower) | ops/s background ÷ foreground (sets / incl. drain) |',
-    '|---|---:|---:|---:|---:|---:|',
+    '| engine | max set: background vs foreground (closed loop) | largest background merge | max ≤ 5% of it | p99.9 open loop: background vs foreground (≥ 10× lower) | p99.9 closed loop: background vs foreground | ops/s background ÷ foreground (sets / incl. drain) |',
+    '|---|---:|---:|---:|---:|---:|---:|',
     ...summary,
     '',
     ...sections,
