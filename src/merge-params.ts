@@ -15,12 +15,21 @@ export interface MergeParams {
   maxRunsBeforeStall: number;
 }
 
-/** Reads `merges` and `maxRunsBeforeStall` (default 4 x maxRunsPerLevel); throws InvalidArgumentError. */
-export function mergeParams(raw: Record<string, unknown>, maxRunsPerLevel: number): MergeParams {
+/**
+ * Default maxRunsBeforeStall per maxRunsPerLevel. The LSM's gets probe every run of a level, so
+ * it stalls early (4x). The hash engines' gets go straight to one file through the index, so a
+ * fuller level costs only disk (superseded records waiting for the merge), and they take 8x: with
+ * mapped appends the AppendLog fills level 0 at ~25 MB/s while a 36 MiB deeper merge takes ~2 s,
+ * and at 4x (12 files) W3 + W1 stalled one set for 0.9 s (bench/results/merge-latency.md).
+ */
+export const STALL_FACTOR = { lsm: 4, hash: 8 } as const;
+
+/** Reads `merges` and `maxRunsBeforeStall` (default stallFactor x maxRunsPerLevel); throws InvalidArgumentError. */
+export function mergeParams(raw: Record<string, unknown>, maxRunsPerLevel: number, stallFactor: number): MergeParams {
   const merges = raw.merges ?? 'background';
   if (merges !== 'background' && merges !== 'foreground') {
     throw new InvalidArgumentError(`merges must be 'background' or 'foreground', got ${JSON.stringify(merges)}`);
   }
   // Below maxRunsPerLevel a set would stall before a merge is even due.
-  return { merges, maxRunsBeforeStall: positiveInt(raw, 'maxRunsBeforeStall', 4 * maxRunsPerLevel, maxRunsPerLevel) };
+  return { merges, maxRunsBeforeStall: positiveInt(raw, 'maxRunsBeforeStall', stallFactor * maxRunsPerLevel, maxRunsPerLevel) };
 }

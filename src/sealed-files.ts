@@ -41,7 +41,7 @@ import { fileName, generationOf } from './file-names.js';
 import { type HashIndex, hashKey } from './hash-index.js';
 import { HintBuilder, forEachHintEntry, hintName, readHint, writeHint } from './hint-file.js';
 import { fsyncDir, fsyncSync, renameSync } from './io.js';
-import type { MergeMode } from './merge-params.js';
+import { type MergeMode, STALL_FACTOR } from './merge-params.js';
 import { IndexMoves } from './index-moves.js';
 import { MergeWriter } from './merge-writer.js';
 import { type MergeTicket, prestartWorker, startJob } from './worker-pool.js';
@@ -117,7 +117,7 @@ export interface SealedFilesOptions {
   mapReads?: boolean;
   /** Where merges run (default 'background': a worker thread; see mergeStep). */
   merges?: MergeMode;
-  /** Background: files a level may hold before mergeStep makes the caller wait (default 4 x maxRunsPerLevel). */
+  /** Background: files a level may hold before mergeStep makes the caller wait (default STALL_FACTOR.hash x maxRunsPerLevel). */
   maxRunsBeforeStall?: number;
 }
 
@@ -220,7 +220,7 @@ export class SealedFiles {
   constructor(private readonly o: SealedFilesOptions) {
     this.cache = o.blockCacheBytes && !o.mapReads ? new BlockCache(o.blockCacheBytes) : null;
     this.background = (o.merges ?? 'background') === 'background';
-    this.stallAt = o.maxRunsBeforeStall ?? 4 * o.maxRunsPerLevel;
+    this.stallAt = o.maxRunsBeforeStall ?? STALL_FACTOR.hash * o.maxRunsPerLevel;
     if (this.background) prestartWorker('hash-merge');
   }
 

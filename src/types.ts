@@ -45,7 +45,7 @@ export interface EngineParamsByName {
 export interface MergeOptions {
   /** 'background' (default): merges run in a worker thread; 'foreground': inside the set that fills a level. */
   merges?: 'background' | 'foreground';
-  /** Files (runs) a level may reach while merges catch up before a set waits for them (default 4 × maxRunsPerLevel). */
+  /** Files (runs) a level may reach while merges catch up before a set waits for them (default 4 × maxRunsPerLevel for the LSM, 8 × for the hash engines). */
   maxRunsBeforeStall?: number;
 }
 

@@ -2,7 +2,7 @@
 // out-of-range value fails open() with InvalidArgumentError before any file is touched, and the
 // defaults are written down once (docs/FORMAT.md, "AppendLog").
 
-import { type MergeParams, mergeParams } from '../merge-params.js';
+import { type MergeParams, STALL_FACTOR, mergeParams } from '../merge-params.js';
 import { BLOCK_BYTES } from '../block-cache.js';
 import { InvalidArgumentError } from '../errors.js';
 import { mmapAvailable } from '../mmap.js';
@@ -71,7 +71,7 @@ export function appendLogParams(raw: Record<string, unknown>): AppendLogParams {
     compaction: bool(raw, 'compaction', APPENDLOG_DEFAULTS.compaction),
     mmap,
     blockCacheBytes: blockCacheBytes(raw, mmap),
-    ...mergeParams(raw, maxRunsPerLevel),
+    ...mergeParams(raw, maxRunsPerLevel, STALL_FACTOR.hash),
   };
 }
 

@@ -3,7 +3,7 @@
 // file is touched, and the defaults are written down once (README, docs/FORMAT.md "HybridLog").
 
 import { InvalidArgumentError } from '../errors.js';
-import { type MergeParams, mergeParams } from '../merge-params.js';
+import { type MergeParams, STALL_FACTOR, mergeParams } from '../merge-params.js';
 import { checkKnownParams, positiveInt } from '../validate.js';
 
 /** The checked tuning parameters of the HybridLog engine. */
@@ -44,7 +44,7 @@ export function hybridLogParams(raw: Record<string, unknown>): HybridLogParams {
     memSegmentBytes: positiveInt(raw, 'memSegmentBytes', HYBRIDLOG_DEFAULTS.memSegmentBytes, 1),
     roLagBytes: positiveInt(raw, 'roLagBytes', HYBRIDLOG_DEFAULTS.roLagBytes, 1),
     flushIntervalBytes: positiveInt(raw, 'flushIntervalBytes', HYBRIDLOG_DEFAULTS.flushIntervalBytes, 1),
-    ...mergeParams(raw, maxRunsPerLevel),
+    ...mergeParams(raw, maxRunsPerLevel, STALL_FACTOR.hash),
   };
   // Defaults of the two regions shrink with a small explicit ring, so { memSegmentBytes: 1 MiB }
   // alone is valid; explicit values that do not fit are the caller's mistake and are reported.

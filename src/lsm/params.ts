@@ -2,7 +2,7 @@
 // value fails open() with InvalidArgumentError before any file is touched, and the defaults are
 // written down once (they are documented in the README and in docs/FORMAT.md, "LSM").
 
-import { type MergeMode, mergeParams } from '../merge-params.js';
+import { type MergeMode, STALL_FACTOR, mergeParams } from '../merge-params.js';
 import { bool, checkKnownParams, numberIn, positiveInt } from '../validate.js';
 
 /** Where merges run: in a worker thread next to the sets, or inside the set that triggers them. */
@@ -60,6 +60,6 @@ export function lsmParams(raw: Record<string, unknown>): LsmParams {
     densityFactor: positiveInt(raw, 'densityFactor', LSM_DEFAULTS.densityFactor, 1),
     bloomFalsePositiveRate: numberIn(raw, 'bloomFalsePositiveRate', LSM_DEFAULTS.bloomFalsePositiveRate, 0, 0.5),
     wal: bool(raw, 'wal', LSM_DEFAULTS.wal),
-    ...mergeParams(raw, maxRunsPerLevel),
+    ...mergeParams(raw, maxRunsPerLevel, STALL_FACTOR.lsm),
   };
 }
