@@ -43,6 +43,8 @@ const OUT = arg('out') ?? path.join('bench', 'results', 'merge-latency.md');
 const PARAMS = JSON.parse(arg('params') ?? '{}') as Record<string, unknown>;
 /** Open-loop rate in sets/s; 0 = half the foreground closed-loop throughput measured in the same run. */
 const RATE = Number(arg('rate') ?? 0);
+/** Closed-loop rounds per mode (the fastest is reported). */
+const ROUNDS = Number(arg('rounds') ?? 2);
 
 /** Latency figures of one phase, in microseconds (max also in ms). */
 interface Lat { p50: number; p99: number; p999: number; p9999: number; max: number; opsPerSec: number; ops: number }
@@ -122,8 +124,10 @@ async function runMode(mode: string, KEYS_ = KEYS, OPS_ = OPS, rate = 0): Promis
     // engine install a finished merge), so throughput can also be compared with all work done.
     const t0 = performance.now();
     const eng = (): Record<string, unknown> => store.stats().engineStats as Record<string, unknown>;
+    // The main thread's share of a merge (liveness scan, re-pointing) advances one slice per set,
+    // so the loop sets as fast as it can, yielding to the event loop between sets.
     while (eng().mergeInFlight !== undefined && eng().mergeInFlight !== -1) {
-      await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setImmediate(r));
       store.set(writeKey(keyBuf, 0), vals[0]!);
     }
     const drainMs = performance.now() - t0;
@@ -170,13 +174,20 @@ const int = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 /** Runs both modes on ENGINE; returns its report section and appends its row to `summary`. */
 async function engineSection(summary: string[]): Promise<string[]> {
-  const results: RunResult[] = [];
   // Warm-up (not reported): JIT and worker start-up must not count against the first mode run.
   for (const m of MODES) await runMode(m, Math.min(KEYS, 100_000), Math.min(OPS, 100_000));
-  for (const m of MODES) {
-    process.stderr.write(`${ENGINE} ${m} …\n`);
-    results.push(await runMode(m));
+  // Closed loop: ROUNDS rounds in ABBA order (neither mode always runs first on a fresh heap);
+  // each mode's reported run is its fastest (the machine is shared: slower runs are other jobs).
+  const best = new Map<string, RunResult>();
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const m of round % 2 === 0 ? MODES : [...MODES].reverse()) {
+      process.stderr.write(`${ENGINE} ${m} (round ${round + 1}) …\n`);
+      const r = await runMode(m);
+      const b = best.get(m);
+      if (b === undefined || r.all.opsPerSec > b.all.opsPerSec) best.set(m, r);
+    }
   }
+  const results: RunResult[] = MODES.map((m) => best.get(m)!);
   // Open loop at one rate for both modes: half what the foreground mode sustained in the closed
   // loop (merges included), so neither mode is overloaded on average and only stalls queue sets.
   const fgClosed = results.find((r) => r.mode === 'foreground');
@@ -190,7 +201,7 @@ async function engineSection(summary: string[]): Promise<string[]> {
   const lines = [
     `## ${ENGINE}`,
     '',
-    `Node ${process.version}, ${process.platform}/${process.arch}, ${os.cpus().length} cores (shared with other jobs). W3: ${int(KEYS)} distinct 8-byte keys loaded once; then W1: ${int(OPS)} sets over ${int(HOT_KEYS)} keys, uniform; 32-byte values, seed 42; ${Object.keys(PARAMS).length ? `engine parameters ${JSON.stringify(PARAMS)} and defaults` : 'default engine parameters'} except \`merges\`; one store per mode, modes run one after the other in one process. Every set timed with performance.now(). Command: \`npx tsx bench/merge-latency.ts ${process.argv.slice(2).join(' ')}\``,
+    `Node ${process.version}, ${process.platform}/${process.arch}, ${os.cpus().length} cores (shared with other jobs). W3: ${int(KEYS)} distinct 8-byte keys loaded once; then W1: ${int(OPS)} sets over ${int(HOT_KEYS)} keys, uniform; 32-byte values, seed 42; ${Object.keys(PARAMS).length ? `engine parameters ${JSON.stringify(PARAMS)} and defaults` : 'default engine parameters'} except \`merges\`; one store per run, all in one process; closed loop: ${ROUNDS} rounds per mode in ABBA order, the fastest run of each mode reported. Every set timed with performance.now(). Command: \`npx tsx bench/merge-latency.ts ${process.argv.slice(2).join(' ')}\``,
     '',
     '| mode | phase | p50 | p99 | p99.9 | p99.99 | max | ops/s |',
     '|---|---|---:|---:|---:|---:|---:|---:|',
@@ -205,6 +216,7 @@ async function engineSection(summary: string[]): Promise<string[]> {
   for (const r of paced) {
     lines.push(`| ${r.mode} | W3+W1 | ${us(r.all.p50)} | ${us(r.all.p99)} | ${us(r.all.p999)} | ${us(r.all.p9999)} | ${us(r.all.max)} | ${int(r.late)} |`);
   }
+  lines.push('', 'Open loop, latest sets (from when due) and the engine meanwhile:', '', ...paced.map((r) => `- ${r.mode}: ${r.slowest}; merges ${r.engine.merges ?? '?'}, largest ${Number(r.engine.mergeMsMax ?? 0).toFixed(0)} ms, sets that waited for merges ${r.engine.mergeStalls ?? '–'} (${Number(r.engine.mergeStallMs ?? 0).toFixed(0)} ms)`));
   lines.push('', '| mode | flushes | longest flush | sets that waited for a flush | merges | largest merge | all merges | sets that waited for merges | merge wait time | wait for running merges after the last set | ops/s incl. that wait | runs per level at the end |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const r of results) {
     const e = r.engine;
@@ -225,15 +237,18 @@ async function engineSection(summary: string[]): Promise<string[]> {
     const thrDrained = bg.opsPerSecDrained / fg.opsPerSecDrained;
     // No merge ran (the state fit in memory): the ratio has no denominator, so no verdict.
     const share = bgMerge > 0 ? `${(100 * maxShare).toFixed(1)}% ${maxShare <= 0.05 ? 'met' : 'NOT met'}` : 'no merge ran: n/a';
+    // With no merge in either mode both run the same code: their tails differ by noise alone.
+    const noMerges = [bg, fg, pbg, pfg].every((r) => Number(r.engine.merges ?? 0) === 0);
+    const tailVerdict = noMerges ? 'no merge ran: n/a' : openTail >= 10 ? 'met' : 'NOT met';
     lines.push(
       '',
       `### Targets (issue 9), ${ENGINE}`,
       '',
       `- background max single set ≤ 5% of the largest background merge: ${us(bg.all.max)} / ${bgMerge.toFixed(0)} ms = **${share}**`,
-      `- background p99.9 ≥ 10× lower than foreground, open loop at ${int(rate)} sets/s: ${us(pfg.all.p999)} / ${us(pbg.all.p999)} = **${openTail.toFixed(1)}×** — ${openTail >= 10 ? 'met' : 'NOT met'}; closed loop (each set alone): ${us(fg.all.p999)} / ${us(bg.all.p999)} = ${tail.toFixed(1)}× (there merges touch a few dozen of ${int(KEYS + OPS)} sets, below the 0.1% a p99.9 sees)`,
+      `- background p99.9 ≥ 10× lower than foreground, open loop at ${int(rate)} sets/s: ${us(pfg.all.p999)} / ${us(pbg.all.p999)} = **${openTail.toFixed(1)}×** — ${tailVerdict}; closed loop (each set alone): ${us(fg.all.p999)} / ${us(bg.all.p999)} = ${tail.toFixed(1)}× (there merges touch a few dozen of ${int(KEYS + OPS)} sets, below the 0.1% a p99.9 sees)`,
       `- background throughput not lower: **${thr.toFixed(2)}×** foreground over the sets, ${thrDrained.toFixed(2)}× counting the wait for running merges — ${thr >= 1 && thrDrained >= 1 ? 'met' : 'NOT met'}`,
     );
-    summary.push(`| ${ENGINE} | ${us(bg.all.max)} vs ${us(fg.all.max)} | ${bgMerge.toFixed(0)} ms | ${share} | ${us(pbg.all.p999)} vs ${us(pfg.all.p999)} = ${openTail.toFixed(1)}× ${openTail >= 10 ? 'met' : 'NOT met'} (at ${int(rate)}/s) | ${us(bg.all.p999)} vs ${us(fg.all.p999)} = ${tail.toFixed(1)}× | ${thr.toFixed(2)}× / ${thrDrained.toFixed(2)}× ${thr >= 1 && thrDrained >= 1 ? 'met' : 'NOT met'} |`);
+    summary.push(`| ${ENGINE} | ${us(bg.all.max)} vs ${us(fg.all.max)} | ${bgMerge.toFixed(0)} ms | ${share} | ${us(pbg.all.p999)} vs ${us(pfg.all.p999)} = ${openTail.toFixed(1)}× ${tailVerdict} (at ${int(rate)}/s) | ${us(bg.all.p999)} vs ${us(fg.all.p999)} = ${tail.toFixed(1)}× | ${thr.toFixed(2)}× / ${thrDrained.toFixed(2)}× ${thr >= 1 && thrDrained >= 1 ? 'met' : 'NOT met'} |`);
   }
   if (seal) {
     lines.push(
