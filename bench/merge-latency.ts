@@ -71,31 +71,19 @@ function summarize(lat: Float64Array, seconds: number): Lat {
   return { p50: q(0.5), p99: q(0.99), p999: q(0.999), p9999: q(0.9999), max: s[s.length - 1]! * 1000, opsPerSec: lat.length / seconds, ops: lat.length };
 }
 
-/** Runs `n` sets, timing each with performance.now(); returns per-op ms and wall seconds. */
-function timedSets(store: SnapStore, n: number, keyOf: (i: number) => number): { lat: Float64Array; seconds: number } {
-  const lat = new Float64Array(n);
-  const t0 = performance.now();
-  let prev = t0;
-  for (let i = 0; i < n; i++) {
-    store.set(writeKey(keyBuf, keyOf(i)), vals[i & 4095]!);
-    const now = performance.now();
-    lat[i] = now - prev;
-    prev = now;
-  }
-  return { lat, seconds: (prev - t0) / 1000 };
-}
-
 /**
- * Open loop: set i is due at t0 + i / rate; waits (spinning) until it is due, and its latency is
- * counted from when it was due, so time spent queued behind a slower set counts too.
+ * Runs `n` sets and returns per-set latency (ms) and wall seconds. rate 0 (closed loop): each set
+ * is timed from the end of the previous one. rate > 0 (open loop): set i is due at t0 + i / rate,
+ * waits (spinning) until then, and is timed from when it was due, so time spent queued behind a
+ * slower set counts too.
  */
-function pacedSets(store: SnapStore, n: number, keyOf: (i: number) => number, rate: number): { lat: Float64Array; seconds: number } {
+function timedSets(store: SnapStore, n: number, keyOf: (i: number) => number, rate = 0): { lat: Float64Array; seconds: number } {
   const lat = new Float64Array(n);
-  const gap = 1000 / rate;
+  const gap = rate > 0 ? 1000 / rate : 0;
   const t0 = performance.now();
   let now = t0;
   for (let i = 0; i < n; i++) {
-    const due = t0 + i * gap;
+    const due = rate > 0 ? t0 + i * gap : now;
     while (now < due) now = performance.now();
     store.set(writeKey(keyBuf, keyOf(i)), vals[i & 4095]!);
     now = performance.now();
@@ -112,8 +100,8 @@ async function runMode(mode: string, KEYS_ = KEYS, OPS_ = OPS, rate = 0): Promis
   try {
     const order = permutation(KEYS, 99);
     const hot = uniformKeys(OPS, HOT_KEYS);
-    const w3 = rate > 0 ? pacedSets(store, KEYS, (i) => order[i]!, rate) : timedSets(store, KEYS, (i) => order[i]!);
-    const w1 = rate > 0 ? pacedSets(store, OPS, (i) => hot[i]!, rate) : timedSets(store, OPS, (i) => hot[i]!);
+    const w3 = timedSets(store, KEYS, (i) => order[i]!, rate);
+    const w1 = timedSets(store, OPS, (i) => hot[i]!, rate);
     const all = new Float64Array(KEYS + OPS);
     all.set(w3.lat);
     all.set(w1.lat, KEYS);

@@ -415,7 +415,7 @@ export class SealedFiles {
     if (m !== null) {
       // Sealed files never change while open, so their mapping is read in place, checksum and all.
       const st = parseRecordTo(v, m, off, f.size, this.o.maxLen);
-      if (st !== Parse.Ok) throw new CorruptionError(this.path(f.name), off, st === Parse.Short ? 'record runs past the end of the file' : 'record checksum or length mismatch');
+      if (st !== Parse.Ok) throw this.badRecord(f, off, st);
       this.took(l, m);
       return;
     }
@@ -464,10 +464,13 @@ export class SealedFiles {
       if (st !== Parse.Short || n >= avail) break;
       want = v.end > n ? v.end : Math.max(n * 2, 65_535 + 16);
     }
-    if (st !== Parse.Ok) {
-      throw new CorruptionError(this.path(f.name), off, st === Parse.Short ? 'record runs past the end of the file' : 'record checksum or length mismatch');
-    }
+    if (st !== Parse.Ok) throw this.badRecord(f, off, st);
     this.took(l, this.buf);
+  }
+
+  /** The error for a record at `off` of `f` that did not parse (Short or Bad). */
+  private badRecord(f: SealedFile, off: number, st: Parse): CorruptionError {
+    return new CorruptionError(this.path(f.name), off, st === Parse.Short ? 'record runs past the end of the file' : 'record checksum or length mismatch');
   }
 
   /** Remembers the record just parsed into `view` from `b` as the one at `l`. */

@@ -294,7 +294,7 @@ export class AppendLogEngine implements Engine, KeyMatcher {
     // The older recent buffer is recycled for the next segment (if it is the usual size).
     const old = this.recent;
     this.recent = { name, slot: a.slot, buf: a.buf, size: a.size, mapped: a.mapped };
-    if (old && !old.mapped && old.buf.length === this.p.thresholdBytes) this.spare = old.buf;
+    if (old) this.recycle(old.buf, old.mapped);
     this.counters.seals++;
     this.mergeWanted = true;
     if (this.p.compaction) this.compactRecent();
@@ -325,9 +325,17 @@ export class AppendLogEngine implements Engine, KeyMatcher {
   private dropStaleRecent(): void {
     const r = this.recent;
     if (r !== null && this.sealed.fileAt(r.slot)?.name !== r.name) {
-      if (!r.mapped && r.buf.length === this.p.thresholdBytes && this.spare === null) this.spare = r.buf;
+      this.recycle(r.buf, r.mapped);
       this.recent = null;
     }
+  }
+
+  /**
+   * Keeps a segment's memory copy for the next segment, if it is the usual size and no other is
+   * kept. A mapped buffer is that file's own pages, never reused.
+   */
+  private recycle(buf: Buffer, mapped: boolean): void {
+    if (!mapped && buf.length === this.p.thresholdBytes && this.spare === null) this.spare = buf;
   }
 
   /** Drops an active segment without records from the committed set. */
@@ -336,7 +344,7 @@ export class AppendLogEngine implements Engine, KeyMatcher {
     a.close();
     this.active = null;
     this.sealed.freeSlot(a.slot);
-    if (!a.mapped && a.buf.length === this.p.thresholdBytes) this.spare = a.buf;
+    this.recycle(a.buf, a.mapped);
     this.commit();
   }
 

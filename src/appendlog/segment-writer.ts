@@ -20,6 +20,15 @@ import { checkWrite, fsyncDir, fsyncSync, ftruncateSync, openSync, writeAllSync,
 import { mapFile, reserveFile } from '../mmap.js';
 import { Parse, claimedRecordEnd, encodeRecord, parseRecord, rec, recordSize } from '../record.js';
 
+/**
+ * Reserves `capacity` bytes of the file of `fd` (extending it with zeros; already reserved blocks
+ * stay as they are) and maps them writable, for appends by store.
+ */
+function mapForAppend(fd: number, capacity: number): Buffer {
+  reserveFile(fd, capacity);
+  return mapFile(fd, capacity, true);
+}
+
 /** Whether `b[from, to)` is all zero bytes. */
 function zeros(b: Uint8Array, from: number, to: number): boolean {
   for (let i = from; i < to; i++) if (b[i] !== 0) return false;
@@ -52,11 +61,7 @@ export class ActiveSegment {
   static create(dir: string, name: string, slot: number, mem: Buffer | null, capacity: number): ActiveSegment {
     const fd = openSync(path.join(dir, name), mem === null ? 'w+' : 'w');
     try {
-      let buf = mem;
-      if (buf === null) {
-        reserveFile(fd, capacity);
-        buf = mapFile(fd, capacity, true);
-      }
+      const buf = mem ?? mapForAppend(fd, capacity);
       fsyncDir(dir);
       return new ActiveSegment(name, slot, fd, buf, mem === null);
     } catch (e) {
@@ -91,8 +96,7 @@ export class ActiveSegment {
       let buf: Buffer;
       let got = 0;
       if (mapped) {
-        if (cap > fileSize) reserveFile(fd, cap);
-        buf = mapFile(fd, cap, true);
+        buf = mapForAppend(fd, cap);
         got = fileSize;
       } else {
         buf = Buffer.allocUnsafe(cap);
@@ -206,10 +210,7 @@ export class ActiveSegment {
     const fd = openSync(path.join(dir, copyName), 'r+');
     let buf = this.buf;
     try {
-      if (this.mapped) {
-        reserveFile(fd, this.buf.length);
-        buf = mapFile(fd, this.buf.length, true);
-      }
+      if (this.mapped) buf = mapForAppend(fd, this.buf.length);
     } catch (e) {
       fs.closeSync(fd);
       throw e;
@@ -220,7 +221,6 @@ export class ActiveSegment {
     return seg;
   }
 
-  /** Closes the descriptor (the file stays until no committed set names it). */
   /**
    * Gives a mapped segment's unused capacity back (a reopen reserves it again) before a clean
    * close; best effort, since a reopen reads a zero tail the same way. Never on an error path: a
@@ -232,6 +232,7 @@ export class ActiveSegment {
     try { fs.ftruncateSync(this.fd, this.size); } catch { /* the zero tail stays */ }
   }
 
+  /** Closes the descriptor (the file stays until no committed set names it). */
   close(): void {
     if (this.fd < 0) return;
     try { fs.closeSync(this.fd); } catch { /* already closed */ }

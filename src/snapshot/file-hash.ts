@@ -3,12 +3,7 @@
 // are hashed streaming, never read whole.
 
 import fs from 'node:fs';
-import { type WasmHasher, loadWasmHash } from '../xxh32.js';
-
-/** The xxhash-wasm instance, created once per process. */
-export function getHasher(): Promise<WasmHasher> {
-  return loadWasmHash();
-}
+import { loadWasmHash } from '../xxh32.js';
 
 /** Size and xxh64 (16 hex digits) of a file's content. */
 export interface FileDigest {
@@ -18,7 +13,7 @@ export interface FileDigest {
 
 /** Streams `file` through xxh64. */
 export async function hashFile(file: string): Promise<FileDigest> {
-  const h = (await getHasher()).create64();
+  const h = (await loadWasmHash()).create64();
   let size = 0;
   for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) {
     h.update(chunk as Buffer);
@@ -29,5 +24,5 @@ export async function hashFile(file: string): Promise<FileDigest> {
 
 /** xxh64 (16 hex digits) of bytes in memory. */
 export async function hashBytes(bytes: Uint8Array): Promise<string> {
-  return (await getHasher()).h64Raw(bytes).toString(16).padStart(16, '0');
+  return (await loadWasmHash()).h64Raw(bytes).toString(16).padStart(16, '0');
 }
